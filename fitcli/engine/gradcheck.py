@@ -1,0 +1,133 @@
+"""The gradient checker shared by the tests and ``fitcli gradcheck``.
+
+For a function ``f`` of several arrays, with a random output cotangent ``u``
+the scalar φ(x) = ⟨u, f(x)⟩ has gradient Jᵀu, which one reverse sweep gives.
+Small inputs are checked element by element against central differences of φ;
+large ones by random projections: (φ(x + εv) − φ(x − εv)) / 2ε against
+⟨Jᵀu, v⟩. Everything in float64. An element passes when
+``|numerical − analytical| <= atol + rtol·|numerical|`` (torch's defaults).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .tensor import Tensor, backward
+
+EPS, ATOL, RTOL = 1e-6, 1e-5, 1e-3
+MAX_FULL = 512  # inputs with more elements are checked by random projections
+PROJECTIONS = 4
+
+
+@dataclass
+class CheckResult:
+    """The comparison for one input (or parameter block) of one function."""
+
+    name: str                 # the op or objective checked
+    input: str                # which input / parameter block
+    shape: tuple
+    method: str               # "full" (every element) or "projection"
+    max_abs_err: float
+    max_rel_err: float
+    worst: tuple | int        # worst element index (full) or projection number
+    numerical: float
+    analytical: float
+    passed: bool
+    label: str = ""           # e.g. the shapes of the case
+
+    def failure_line(self) -> str:
+        where = f"element {self.worst}" if self.method == "full" else f"projection {self.worst}"
+        return (
+            f"{self.name} {self.label}: input {self.input}, {where}: numerical "
+            f"{self.numerical:.10g} vs analytical {self.analytical:.10g} "
+            f"(abs err {self.max_abs_err:.3g}, rel err {self.max_rel_err:.3g})"
+        )
+
+
+def _phi(f, arrays, u) -> float:
+    out = f(*arrays)
+    out = out.data if isinstance(out, Tensor) else np.asarray(out)
+    return float(np.sum(u * out))
+
+
+def _compare(num, ana, atol, rtol):
+    err = np.abs(num - ana)
+    rel = err / np.maximum(np.maximum(np.abs(num), np.abs(ana)), 1e-300)
+    bad = err - (atol + rtol * np.abs(num))
+    k = int(np.argmax(bad)) if num.size else 0
+    return err, rel, k, bool(np.all(bad <= 0))
+
+
+def check_grad(
+    f: Callable,
+    args: Sequence[np.ndarray],
+    *,
+    name: str = "f",
+    label: str = "",
+    input_names: Sequence[str] | None = None,
+    argnums: Sequence[int] | None = None,
+    rng: np.random.Generator | None = None,
+    eps: float = EPS,
+    atol: float = ATOL,
+    rtol: float = RTOL,
+    max_full: int = MAX_FULL,
+    projections: int = PROJECTIONS,
+) -> list[CheckResult]:
+    """Compare the reverse-mode VJP of ``f`` with central differences, per input.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(*args) -> Tensor`` (any shape), built from engine functions.
+    args : sequence of arrays
+        The point; converted to float64.
+    argnums : inputs to check (default: all).
+    """
+    rng = np.random.default_rng(0) if rng is None else rng
+    arrays = [np.array(a, dtype=np.float64) for a in args]
+    argnums = list(range(len(arrays))) if argnums is None else list(argnums)
+    names = list(input_names) if input_names is not None else [str(i) for i in range(len(arrays))]
+
+    leaves = [Tensor(a, requires_grad=(i in argnums)) for i, a in enumerate(arrays)]
+    out = f(*leaves)
+    out_data = out.data if isinstance(out, Tensor) else np.asarray(out)
+    u = rng.standard_normal(out_data.shape)
+    if isinstance(out, Tensor) and out.requires_grad:
+        backward(out, seed=u)
+
+    results = []
+    for i in argnums:
+        x = arrays[i]
+        ana_full = leaves[i].grad if leaves[i].grad is not None else np.zeros_like(x)
+
+        def phi_at(xi, i=i):
+            return _phi(f, arrays[:i] + [xi] + arrays[i + 1:], u)
+
+        if x.size <= max_full:
+            method = "full"
+            num = np.empty(x.size)
+            flat = x.ravel()
+            for j in range(x.size):  # one pair of evaluations per element (the point of FD)
+                xp, xm = flat.copy(), flat.copy()
+                xp[j] += eps
+                xm[j] -= eps
+                num[j] = (phi_at(xp.reshape(x.shape)) - phi_at(xm.reshape(x.shape))) / (2 * eps)
+            ana = ana_full.ravel()
+        else:
+            method = "projection"
+            vs = rng.standard_normal((projections,) + x.shape)
+            num = np.array([(phi_at(x + eps * v) - phi_at(x - eps * v)) / (2 * eps) for v in vs])
+            ana = np.array([np.sum(ana_full * v) for v in vs])
+        err, rel, k, ok = _compare(num, ana, atol, rtol)
+        worst = (np.unravel_index(k, x.shape) if x.shape else ()) if method == "full" else k
+        worst = tuple(int(w) for w in worst) if isinstance(worst, tuple) else worst
+        results.append(CheckResult(
+            name=name, input=names[i], shape=x.shape, method=method,
+            max_abs_err=float(err.max(initial=0.0)), max_rel_err=float(rel.max(initial=0.0)),
+            worst=worst, numerical=float(num[k]) if num.size else 0.0,
+            analytical=float(ana[k]) if ana.size else 0.0, passed=ok, label=label,
+        ))
+    return results

@@ -1,0 +1,53 @@
+"""Linear algebra: matmul for 1-d, 2-d and batched (broadcast) operands.
+
+For C = A B: gA = G Bᵀ, gB = Aᵀ G over the last two axes; a 1-d operand is
+treated as a row (left) or column (right) vector and the extra axis removed
+again; batch axes that broadcasting added are summed back by the sweep.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .tensor import Op
+
+
+def _matmul(a, b):
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError("matmul needs operands of at least one dimension")
+    ka = a.shape[-1]
+    kb = b.shape[-2] if b.ndim > 1 else b.shape[0]
+    if ka != kb:
+        raise ValueError(f"inner dimensions differ ({ka} != {kb})")
+    return np.matmul(a, b)
+
+
+def _swap(x):
+    return np.swapaxes(x, -1, -2)
+
+
+def _matmul_vjp_a(g, out, a, b):
+    # gA = G Bᵀ
+    if b.ndim == 1:
+        if a.ndim == 1:
+            return g * b
+        return g[..., None] * b                       # outer product per batch
+    if a.ndim == 1:
+        return (g[..., None, :] @ _swap(b))[..., 0, :]
+    return g @ _swap(b)
+
+
+def _matmul_vjp_b(g, out, a, b):
+    # gB = Aᵀ G
+    if a.ndim == 1:
+        if b.ndim == 1:
+            return g * a
+        return a[:, None] * g[..., None, :]           # outer product per batch
+    if b.ndim == 1:
+        return (_swap(a) @ g[..., None])[..., 0]
+    return _swap(a) @ g
+
+
+matmul = Op("matmul", _matmul, (_matmul_vjp_a, _matmul_vjp_b))
+
+OPS = [matmul]

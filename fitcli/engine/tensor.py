@@ -1,0 +1,403 @@
+"""The Tensor, the primitive table protocol, and the iterative backward sweep.
+
+A ``Tensor`` wraps a numpy array. Applying a primitive (an :class:`Op`) to
+tensors records the op, its parents and its static keyword parameters on the
+result; ``backward`` walks that DAG once from the output in reverse
+topological order, calling each op's VJP for every parent that needs a
+gradient, and accumulating contributions with ``+``. Broadcasting is undone in
+exactly one place (:func:`unbroadcast`, called by the sweep), so elementwise
+VJPs may return gradients of the broadcast shape.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = [
+    "EngineError",
+    "Op",
+    "Tensor",
+    "apply",
+    "as_array",
+    "backward",
+    "no_grad",
+    "tensor",
+    "unbroadcast",
+]
+
+_GRAD_ENABLED = contextvars.ContextVar("fitcli_grad_enabled", default=True)
+
+
+class EngineError(ValueError):
+    """A misuse of the engine: wrong shapes for an op, a bad seed gradient, ..."""
+
+
+@dataclass(frozen=True)
+class Op:
+    """One primitive: a name, a forward on raw arrays and one VJP per input.
+
+    ``fwd(*arrays, **params) -> ndarray``. ``vjps[i](g, out, *arrays, **params)``
+    returns the gradient for input ``i`` given the output cotangent ``g``
+    (it may have the broadcast shape; the sweep sums it back). For variadic ops
+    (concatenate, stack) ``vjp_var(i, g, out, *arrays, **params)`` is used
+    instead. ``jvp`` is reserved for forward mode.
+    """
+
+    name: str
+    fwd: Callable[..., np.ndarray]
+    vjps: tuple[Callable[..., np.ndarray], ...] = ()
+    vjp_var: Callable[..., np.ndarray] | None = None
+    linear: bool = False
+    doc: str = field(default="", compare=False)
+
+    def vjp(self, i: int) -> Callable[..., np.ndarray]:
+        if self.vjp_var is not None:
+            return lambda g, out, *xs, **kw: self.vjp_var(i, g, out, *xs, **kw)
+        return self.vjps[i]
+
+
+def _is_float(dtype: np.dtype) -> bool:
+    return np.issubdtype(dtype, np.floating) or np.issubdtype(dtype, np.complexfloating)
+
+
+def as_array(x, dtype=None) -> np.ndarray:
+    """The raw array of a Tensor, array-like or number."""
+    if isinstance(x, Tensor):
+        return x.data
+    return np.asarray(x, dtype=dtype)
+
+
+class Tensor:
+    """An n-d array that records the primitives applied to it.
+
+    Parameters
+    ----------
+    data : array_like
+        Values; integer and boolean input becomes float64, float32 stays float32.
+    requires_grad : bool
+        Whether ``backward`` should compute a gradient for this tensor.
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_parents", "_op", "_params", "__weakref__")
+    # numpy's binary operators return NotImplemented for us, so ``X @ W`` with X an
+    # ndarray and W a Tensor reaches ``Tensor.__rmatmul__``.
+    __array_ufunc__ = None
+
+    def __init__(self, data, requires_grad: bool = False, dtype=None):
+        arr = np.asarray(data, dtype=dtype)
+        if dtype is None and not _is_float(arr.dtype):
+            arr = arr.astype(np.float64)
+        self.data: np.ndarray = arr
+        self.grad: np.ndarray | None = None
+        self.requires_grad = bool(requires_grad)
+        self._parents: tuple = ()
+        self._op: Op | None = None
+        self._params: dict = {}
+
+    # -- array-like attributes -------------------------------------------------
+    shape = property(lambda self: self.data.shape)
+    ndim = property(lambda self: self.data.ndim)
+    size = property(lambda self: self.data.size)
+    dtype = property(lambda self: self.data.dtype)
+    op = property(lambda self: self._op.name if self._op is not None else None)
+    parents = property(lambda self: self._parents)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        tag = f", op={self._op.name}" if self._op is not None else ""
+        req = ", requires_grad=True" if self.requires_grad else ""
+        return f"Tensor({np.array2string(self.data, precision=4, threshold=20)}{req}{tag})"
+
+    def numpy(self) -> np.ndarray:
+        return self.data
+
+    def item(self) -> float:
+        return self.data.item()
+
+    def __float__(self) -> float:
+        return float(self.data)
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def detach(self) -> Tensor:
+        return Tensor(self.data)
+
+    def backward(self, seed=None, retain_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf needing it."""
+        backward(self, seed, retain_graph=retain_graph)
+
+    # -- operators: written out, each delegates to the functions module ------------
+    def __add__(self, o):
+        return _F.add(self, o)
+
+    def __radd__(self, o):
+        return _F.add(o, self)
+
+    def __sub__(self, o):
+        return _F.subtract(self, o)
+
+    def __rsub__(self, o):
+        return _F.subtract(o, self)
+
+    def __mul__(self, o):
+        return _F.multiply(self, o)
+
+    def __rmul__(self, o):
+        return _F.multiply(o, self)
+
+    def __truediv__(self, o):
+        return _F.divide(self, o)
+
+    def __rtruediv__(self, o):
+        return _F.divide(o, self)
+
+    def __pow__(self, o):
+        return _F.power(self, o)
+
+    def __rpow__(self, o):
+        return _F.power(o, self)
+
+    def __matmul__(self, o):
+        return _F.matmul(self, o)
+
+    def __rmatmul__(self, o):
+        return _F.matmul(o, self)
+
+    def __neg__(self):
+        return _F.negative(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return _F.abs(self)
+
+    def __getitem__(self, index):
+        return _F.getitem(self, index)
+
+    # comparisons are not differentiable: plain boolean arrays
+    def __lt__(self, o):
+        return self.data < as_array(o)
+
+    def __le__(self, o):
+        return self.data <= as_array(o)
+
+    def __gt__(self, o):
+        return self.data > as_array(o)
+
+    def __ge__(self, o):
+        return self.data >= as_array(o)
+
+    def __eq__(self, o):  # type: ignore[override]
+        return self.data == as_array(o)
+
+    def __ne__(self, o):  # type: ignore[override]
+        return self.data != as_array(o)
+
+    __hash__ = object.__hash__
+
+    # -- methods, numpy-like ------------------------------------------------------
+    @property
+    def T(self) -> Tensor:
+        return _F.transpose(self)
+
+    def sum(self, axis=None, keepdims=False):
+        return _F.sum(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        return _F.mean(self, axis=axis, keepdims=keepdims)
+
+    def var(self, axis=None, keepdims=False, ddof=0):
+        return _F.var(self, axis=axis, keepdims=keepdims, ddof=ddof)
+
+    def max(self, axis=None, keepdims=False):
+        return _F.max(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis=None, keepdims=False):
+        return _F.min(self, axis=axis, keepdims=keepdims)
+
+    def reshape(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return _F.reshape(self, shape)
+
+    def transpose(self, *axes):
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return _F.transpose(self, axes or None)
+
+    def astype(self, dtype):
+        return _F.astype(self, dtype)
+
+    def exp(self):
+        return _F.exp(self)
+
+    def log(self):
+        return _F.log(self)
+
+    def sqrt(self):
+        return _F.sqrt(self)
+
+    def tanh(self):
+        return _F.tanh(self)
+
+    def sigmoid(self):
+        return _F.sigmoid(self)
+
+    def relu(self):
+        return _F.relu(self)
+
+    def abs(self):
+        return _F.abs(self)
+
+    def clip(self, a_min=None, a_max=None):
+        return _F.clip(self, a_min, a_max)
+
+    def norm(self, axis=None, keepdims=False):
+        return _F.norm(self, axis=axis, keepdims=keepdims)
+
+
+def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
+    """Make a Tensor (float64 unless the data is already floating or dtype says)."""
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+@contextlib.contextmanager
+def no_grad():
+    """Within this block, ops record nothing: forward evaluation only."""
+    token = _GRAD_ENABLED.set(False)
+    try:
+        yield
+    finally:
+        _GRAD_ENABLED.reset(token)
+
+
+def _shapes(arrays: Sequence) -> str:
+    return ", ".join(f"argument {i} {np.shape(a)}" for i, a in enumerate(arrays))
+
+
+def apply(op: Op, *inputs, **params) -> Tensor:
+    """Run ``op`` forward on the raw arrays and record it when a gradient is needed."""
+    arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
+    try:
+        out = op.fwd(*arrays, **params)
+    except (ValueError, IndexError, TypeError) as exc:
+        raise EngineError(f"{op.name}: {exc} ({_shapes(arrays)})") from None
+    result = Tensor.__new__(Tensor)
+    result.data = out if isinstance(out, np.ndarray) else np.asarray(out)
+    result.grad = None
+    result._op = None
+    result._parents = ()
+    result._params = {}
+    result.requires_grad = False
+    if _GRAD_ENABLED.get() and any(isinstance(x, Tensor) and x.requires_grad for x in inputs):
+        result.requires_grad = True
+        result._op = op
+        result._parents = inputs
+        result._params = params
+    return result
+
+
+def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
+    """Bring a cotangent to ``shape``: sum the axes broadcasting added or stretched,
+    and broadcast (a view) the axes a reduction's VJP left at size 1."""
+    if g.shape == shape:
+        return g
+    extra = g.ndim - len(shape)
+    if extra > 0:
+        g = g.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and i < g.ndim and g.shape[i] != 1)
+    if axes and g.ndim == len(shape):
+        g = g.sum(axis=axes, keepdims=True)
+    return g if g.shape == shape else np.broadcast_to(g, shape)
+
+
+def _toposort(root: Tensor) -> list[Tensor]:
+    """Nodes that lead to ``root`` and need a gradient, parents before children.
+
+    Iterative depth-first search (a 100 000-node chain must not recurse).
+    """
+    order: list[Tensor] = []
+    seen: set[int] = {id(root)}
+    stack: list[tuple[Tensor, int]] = [(root, 0)]
+    while stack:
+        node, i = stack[-1]
+        parents = node._parents
+        while i < len(parents):
+            p = parents[i]
+            i += 1
+            if isinstance(p, Tensor) and p.requires_grad and id(p) not in seen:
+                seen.add(id(p))
+                stack[-1] = (node, i)
+                stack.append((p, 0))
+                break
+        else:
+            stack.pop()
+            order.append(node)
+    return order
+
+
+def backward(root: Tensor, seed=None, retain_graph: bool = False) -> None:
+    """Reverse sweep from ``root``: leaves that require grad get ``.grad`` accumulated.
+
+    The cotangent of each node is dropped as soon as its VJPs have run, and
+    (unless ``retain_graph``) the node forgets its parents, so a long graph
+    is released while it is swept.
+    """
+    if not root.requires_grad:
+        raise EngineError("backward: the output does not depend on any tensor that requires grad")
+    if seed is None:
+        if root.data.size != 1:
+            raise EngineError(
+                f"backward: output of shape {root.shape} is not a scalar; "
+                f"pass a seed gradient of shape {root.shape}"
+            )
+        seed = np.ones_like(root.data)
+    else:
+        seed = np.asarray(seed, dtype=root.dtype)
+        if seed.shape != root.shape:
+            raise EngineError(f"backward: seed has shape {seed.shape}, output has {root.shape}")
+    grads: dict[int, np.ndarray] = {id(root): seed}
+    owned: set[int] = set()  # gradients we allocated and may add to in place
+    for node in reversed(_toposort(root)):
+        g = grads.pop(id(node), None)
+        op = node._op
+        if op is None:  # a leaf
+            if g is not None:
+                if not g.flags.writeable:  # a broadcast view: give the leaf its own array
+                    g = np.array(g)
+                node.grad = g if node.grad is None else node.grad + g
+            continue
+        parents, params = node._parents, node._params
+        if g is not None:
+            arrays = [p.data if isinstance(p, Tensor) else p for p in parents]
+            for i, p in enumerate(parents):
+                if not (isinstance(p, Tensor) and p.requires_grad):
+                    continue
+                gi = op.vjp(i)(g, node.data, *arrays, **params)
+                gi = unbroadcast(np.asarray(gi), p.data.shape)
+                if gi.dtype != p.data.dtype:
+                    gi = gi.astype(p.data.dtype)
+                key = id(p)
+                prev = grads.get(key)
+                if prev is None:
+                    grads[key] = gi
+                elif key in owned:
+                    prev += gi
+                else:
+                    grads[key] = prev + gi
+                    owned.add(key)
+        if not retain_graph:
+            node._parents, node._op, node._params = (), None, {}
+            node.requires_grad = False
+
+
+from . import functions as _F  # noqa: E402  (the methods above delegate to it)
