@@ -62,7 +62,7 @@ def _pad(a, pad_width, constant_values=0.0):
 def _pad_vjp(g, out, a, pad_width, constant_values=0.0):
     # crop the padding away
     pw = np.broadcast_to(np.asarray(pad_width, dtype=int), (a.ndim, 2))
-    return g[tuple(slice(lo, lo + n) for (lo, _), n in zip(pw, a.shape))]
+    return g[tuple(slice(lo, lo + n) for (lo, _), n in zip(pw, a.shape, strict=True))]
 
 
 reshape = Op("reshape", lambda a, shape: np.reshape(a, shape), (

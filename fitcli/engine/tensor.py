@@ -392,8 +392,8 @@ def backward(root: Tensor, seed=None, retain_graph: bool = False) -> None:
                     grads[key] = gi
                 elif key in owned:
                     prev += gi
-                else:
-                    grads[key] = prev + gi
+                else:  # a fresh array we own (0-d sums come back as numpy scalars)
+                    grads[key] = np.array(prev + gi, copy=None, ndmin=0)
                     owned.add(key)
         if not retain_graph:
             node._parents, node._op, node._params = (), None, {}
