@@ -1,0 +1,198 @@
+"""The Model protocol every model kind follows, and the flat parameter buffer.
+
+How a model kind plugs in (mlp, rnn, superres, registration, testfn, ...)
+-------------------------------------------------------------------------
+1. Subclass :class:`Model` in ``fitcli/models/<kind>.py`` and set the class
+   attributes ``name`` (the YAML ``model.type``), ``load_data`` (the function
+   that builds its :class:`~fitcli.data.base.Dataset` from the ``data:``
+   section), ``default_loss`` and ``main_metric``.
+2. Add one import line to ``fitcli/models/__init__.py`` (``MODELS`` registry).
+
+YAML options
+    The keyword-only arguments of ``__init__`` after ``data`` ARE the YAML
+    options under ``model:`` (besides ``type``): the config checks every key
+    against the signature (unknown key → error with did-you-mean), coerces to
+    the annotation (``float`` accepts ``1e-3``; ``list[int]``; ``bool``;
+    ``str`` / ``Literal[...]``), and a parameter without a default is
+    required. Defaults are the documented defaults (``fitcli list models``
+    and ``fitcli schema`` read them from the signature). Validate ranges in
+    ``__init__`` and raise ``ConfigError("model.<key>", expected, got)``::
+
+        class MLP(Model):
+            name = "mlp"
+            def __init__(self, data: Dataset, *, hidden: list[int] = (64,),
+                         activation: Literal["tanh", "relu"] = "tanh"): ...
+
+Data needs
+    ``load_data(ctx: DataContext, /, **data_options) -> Dataset``: its
+    keyword-only arguments are the schema of the ``data:`` section, exactly
+    like a model's ``__init__`` (see ``fitcli/data/base.py``). ``ctx`` gives
+    the config's directory (data paths resolve relative to it), the seeded
+    generator and the dtype. The model receives the Dataset in ``__init__``
+    (input/output sizes come from it).
+
+Parameters
+    ``param_shapes() -> dict[name, shape]`` (ordered). The fit loop allocates
+    ONE flat buffer (:class:`ParamVector`) and hands the model views into it:
+    ``init_params(views, rng)`` fills them in place (seeded). During the fit
+    the objective receives ``params: dict[name, Tensor]`` whose ``.data`` are
+    views of the optimizer's flat ``x`` (no copies). ``regularized()`` names
+    the blocks the ``regularization:`` terms apply to (default: all).
+
+Forward and data term
+    ``forward(params, inputs) -> Tensor`` (engine ops only, so reverse mode
+    works) gives the predictions for a batch of ``inputs`` (first axis:
+    samples; ``inputs`` may be ``None`` for models whose data is not a sample
+    set, e.g. super-resolution). The data term is ``loss(forward(params, X),
+    y)``; override ``data_term`` when the objective needs more than that.
+    ``batchable`` says whether the data term is a mean over samples that a
+    stochastic optimizer may subsample (``batch`` = index array into the
+    training samples).
+
+Metrics and outputs
+    ``metrics(pred, y) -> dict[str, float]`` on numpy arrays (default:
+    accuracy for classification, R² for regression); the fit loop evaluates
+    them on the training and the validation part every ``output.every``
+    iterations and logs them as ``train_<m>`` / ``val_<m>``. ``main_metric``
+    names the one shown in the progress line. ``save_outputs(run_dir, params,
+    data) -> list[str]`` writes the model's extra run-folder files
+    (predictions, recovered.png, displacement.npy, ...) and returns their
+    names; it must not print.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+
+from ..engine import Tensor, no_grad
+from ..errors import ConfigError
+
+__all__ = ["Model", "ParamVector", "classification_metrics", "regression_metrics"]
+
+
+class ParamVector:
+    """Named parameter blocks as views into one contiguous flat buffer.
+
+    Parameters
+    ----------
+    shapes : mapping name -> shape
+        The blocks, in order; block ``k`` occupies ``flat[offset_k : offset_k + size_k]``.
+    dtype : numpy dtype
+        float64 (default) or float32; the buffer and every view share it.
+    """
+
+    def __init__(self, shapes: Mapping[str, tuple], dtype=np.float64):
+        self.dtype = np.dtype(dtype)
+        self.shapes = {k: tuple(int(n) for n in s) for k, s in shapes.items()}
+        self.slices: dict[str, slice] = {}
+        offset = 0
+        for k, s in self.shapes.items():
+            size = int(np.prod(s, dtype=np.int64))
+            self.slices[k] = slice(offset, offset + size)
+            offset += size
+        self.size = offset
+        self.flat = np.zeros(offset, dtype=self.dtype)
+        self.views = self.unflatten(self.flat)
+
+    def unflatten(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        """Views of a flat vector ``x`` (shape ``(size,)``) as the named blocks (no copy)."""
+        return {k: x[sl].reshape(self.shapes[k]) for k, sl in self.slices.items()}
+
+    def leaves(self, x: np.ndarray, requires_grad: bool = True) -> dict[str, Tensor]:
+        """Engine leaf tensors whose data are views of ``x``."""
+        return {k: Tensor(v, requires_grad=requires_grad) for k, v in self.unflatten(x).items()}
+
+    def gather_grad(self, leaves: Mapping[str, Tensor], out: np.ndarray) -> np.ndarray:
+        """Write each leaf's ``.grad`` into its segment of ``out`` (zero where None)."""
+        for k, sl in self.slices.items():
+            g = leaves[k].grad
+            if g is None:
+                out[sl] = 0.0
+            else:
+                out[sl] = g.reshape(-1)
+        return out
+
+
+def classification_metrics(pred: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """Accuracy; ``pred`` (N, C) scores, or (N, 1) a binary logit (> 0 is class 1)."""
+    if pred.ndim == 1 or pred.shape[-1] == 1:
+        labels = (pred.reshape(y.shape) > 0).astype(y.dtype)
+    else:
+        labels = np.argmax(pred, axis=-1)
+    return {"accuracy": float(np.mean(labels == y))}
+
+
+def regression_metrics(pred: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """Coefficient of determination R² = 1 − SS_res / SS_tot (over all outputs)."""
+    y = y.reshape(pred.shape)
+    ss_res = float(np.sum((pred - y) ** 2))
+    ss_tot = float(np.sum((y - y.mean(axis=0)) ** 2))
+    return {"r2": 1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan")}
+
+
+class Model:
+    """Base class of every model kind (see the module docstring for the protocol)."""
+
+    name: ClassVar[str] = "model"
+    load_data: ClassVar[Callable]            # load_data(ctx, /, **data_options) -> Dataset
+    default_loss: ClassVar[str] = "mse"      # used when the config has no ``loss:``
+    main_metric: ClassVar[str] = "loss"      # shown in progress: val_<main_metric>
+    batchable: ClassVar[bool] = True         # data term is a mean over samples
+
+    def __init__(self, data, **options):
+        self.data = data
+
+    # -- parameters -----------------------------------------------------------------
+    def param_shapes(self) -> dict[str, tuple]:
+        """Ordered name → shape of every parameter block."""
+        raise NotImplementedError
+
+    def init_params(self, params: dict[str, np.ndarray], rng: np.random.Generator) -> None:
+        """Fill the views ``params`` in place (seeded by ``rng``)."""
+        raise NotImplementedError
+
+    def regularized(self) -> list[str]:
+        """Names of the blocks the ``regularization:`` terms apply to."""
+        return list(self.param_shapes())
+
+    # -- objective ------------------------------------------------------------------
+    def forward(self, params: Mapping[str, Tensor], inputs) -> Tensor:
+        """Predictions for ``inputs`` (engine ops only)."""
+        raise NotImplementedError
+
+    def data_term(self, params: Mapping[str, Tensor], loss, inputs, targets) -> Tensor:
+        """The scalar data term ``loss(forward(params, inputs), targets)``."""
+        return loss(self.forward(params, inputs), targets)
+
+    # -- evaluation -----------------------------------------------------------------
+    def predict(self, params: Mapping[str, np.ndarray], inputs) -> np.ndarray:
+        """Forward without recording a graph; numpy in, numpy out."""
+        with no_grad():
+            tensors = {k: Tensor(v) for k, v in params.items()}
+            return self.forward(tensors, inputs).data
+
+    def metrics(self, pred: np.ndarray, targets: np.ndarray) -> dict[str, float]:
+        """Task metrics of predictions against targets (numpy)."""
+        task = getattr(self.data, "task", "regression")
+        if task == "classification":
+            return classification_metrics(pred, targets)
+        return regression_metrics(pred, targets)
+
+    def save_outputs(self, run_dir: Path, params: Mapping[str, np.ndarray], data) -> list[str]:
+        """Write the model's extra run-folder files; return their names."""
+        return []
+
+    def describe(self) -> str:
+        """One line for the objective formula, e.g. ``f(x; θ) = mlp 64-32-10``."""
+        return self.name
+
+
+def check_choice(field: str, value, choices) -> str:
+    """Validate a string option against its allowed values."""
+    if value not in choices:
+        raise ConfigError(field, "one of " + ", ".join(map(str, choices)), value)
+    return value
