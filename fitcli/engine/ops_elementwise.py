@@ -94,7 +94,7 @@ relu = Op("relu", lambda a: np.maximum(a, 0), (
     lambda g, out, a: g * (a > 0),                           # relu' = [a > 0]
 ))
 softplus = Op("softplus", _softplus, (
-    lambda g, out, a: g * _sigmoid(a),                       # softplus' = σ
+    lambda g, out, a: g * -np.expm1(-out),                   # softplus' = σ = 1 - e^-softplus
 ))
 maximum = Op("maximum", np.maximum, (
     lambda g, out, a, b: _tie_split(a, b, g, a > b),         # [a > b] (+½ on ties)

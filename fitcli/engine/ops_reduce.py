@@ -23,9 +23,11 @@ def _axes(axis, ndim):
 
 def _expand(g, a, axis, keepdims):
     """Cotangent of a reduction, broadcastable against the input ``a``."""
-    if not keepdims and a.ndim:
-        g = np.expand_dims(g, _axes(axis, a.ndim))
-    return g
+    if keepdims or not a.ndim:
+        return g
+    if axis is None:  # the common full reduction: a reshape, cheaper than expand_dims
+        return g.reshape((1,) * a.ndim)
+    return np.expand_dims(g, _axes(axis, a.ndim))
 
 
 def _extreme_vjp(g, out, a, axis=None, keepdims=False):

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import heapq
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -31,6 +33,10 @@ __all__ = [
 ]
 
 _GRAD_ENABLED = contextvars.ContextVar("fitcli_grad_enabled", default=True)
+# Creation order: a node is always made after its parents, so sweeping nodes by
+# decreasing sequence number is a reverse topological order (no separate sort pass).
+_SEQ = itertools.count()
+_NO_PARAMS: dict = {}  # shared, never mutated
 
 
 class EngineError(ValueError):
@@ -83,7 +89,8 @@ class Tensor:
         Whether ``backward`` should compute a gradient for this tensor.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_parents", "_op", "_params", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_parents", "_op", "_params", "_seq",
+                 "__weakref__")
     # numpy's binary operators return NotImplemented for us, so ``X @ W`` with X an
     # ndarray and W a Tensor reaches ``Tensor.__rmatmul__``.
     __array_ufunc__ = None
@@ -97,7 +104,8 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         self._parents: tuple = ()
         self._op: Op | None = None
-        self._params: dict = {}
+        self._params: dict = _NO_PARAMS
+        self._seq = next(_SEQ)
 
     # -- array-like attributes -------------------------------------------------
     shape = property(lambda self: self.data.shape)
@@ -296,8 +304,9 @@ def apply(op: Op, *inputs, **params) -> Tensor:
     result.grad = None
     result._op = None
     result._parents = ()
-    result._params = {}
+    result._params = _NO_PARAMS
     result.requires_grad = False
+    result._seq = next(_SEQ)
     if _GRAD_ENABLED.get() and any(isinstance(x, Tensor) and x.requires_grad for x in inputs):
         result.requires_grad = True
         result._op = op
@@ -317,32 +326,13 @@ def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
     axes = tuple(i for i, n in enumerate(shape) if n == 1 and i < g.ndim and g.shape[i] != 1)
     if axes and g.ndim == len(shape):
         g = g.sum(axis=axes, keepdims=True)
-    return g if g.shape == shape else np.broadcast_to(g, shape)
-
-
-def _toposort(root: Tensor) -> list[Tensor]:
-    """Nodes that lead to ``root`` and need a gradient, parents before children.
-
-    Iterative depth-first search (a 100 000-node chain must not recurse).
-    """
-    order: list[Tensor] = []
-    seen: set[int] = {id(root)}
-    stack: list[tuple[Tensor, int]] = [(root, 0)]
-    while stack:
-        node, i = stack[-1]
-        parents = node._parents
-        while i < len(parents):
-            p = parents[i]
-            i += 1
-            if isinstance(p, Tensor) and p.requires_grad and id(p) not in seen:
-                seen.add(id(p))
-                stack[-1] = (node, i)
-                stack.append((p, 0))
-                break
-        else:
-            stack.pop()
-            order.append(node)
-    return order
+    if g.shape == shape:
+        return g
+    if np.prod(shape) > 4096:
+        return np.broadcast_to(g, shape)  # a view: free for large arrays
+    out = np.empty(shape, g.dtype)  # small: a filled array is cheaper than the view's setup
+    out[...] = g
+    return out
 
 
 def backward(root: Tensor, seed=None, retain_graph: bool = False) -> None:
@@ -367,36 +357,42 @@ def backward(root: Tensor, seed=None, retain_graph: bool = False) -> None:
             raise EngineError(f"backward: seed has shape {seed.shape}, output has {root.shape}")
     grads: dict[int, np.ndarray] = {id(root): seed}
     owned: set[int] = set()  # gradients we allocated and may add to in place
-    for node in reversed(_toposort(root)):
-        g = grads.pop(id(node), None)
+    # Max-heap on creation order: a node is popped only after every node made from it.
+    heap: list[tuple[int, Tensor]] = [(-root._seq, root)]
+    while heap:
+        node = heapq.heappop(heap)[1]
+        g = grads.pop(id(node))
         op = node._op
         if op is None:  # a leaf
-            if g is not None:
-                if not g.flags.writeable:  # a broadcast view: give the leaf its own array
-                    g = np.array(g)
-                node.grad = g if node.grad is None else node.grad + g
+            if not g.flags.writeable:  # a broadcast view: give the leaf its own array
+                g = np.array(g)
+            node.grad = g if node.grad is None else node.grad + g
             continue
         parents, params = node._parents, node._params
-        if g is not None:
-            arrays = [p.data if isinstance(p, Tensor) else p for p in parents]
-            for i, p in enumerate(parents):
-                if not (isinstance(p, Tensor) and p.requires_grad):
-                    continue
-                gi = op.vjp(i)(g, node.data, *arrays, **params)
-                gi = unbroadcast(np.asarray(gi), p.data.shape)
-                if gi.dtype != p.data.dtype:
-                    gi = gi.astype(p.data.dtype)
-                key = id(p)
-                prev = grads.get(key)
-                if prev is None:
-                    grads[key] = gi
-                elif key in owned:
-                    prev += gi
-                else:  # a fresh array we own (0-d sums come back as numpy scalars)
-                    grads[key] = np.array(prev + gi, copy=None, ndmin=0)
-                    owned.add(key)
+        arrays = [p.data if isinstance(p, Tensor) else p for p in parents]
+        for i, p in enumerate(parents):
+            if not (isinstance(p, Tensor) and p.requires_grad):
+                continue
+            gi = op.vjp(i)(g, node.data, *arrays, **params)
+            if not isinstance(gi, np.ndarray):
+                gi = np.asarray(gi)
+            pdata = p.data
+            if gi.shape != pdata.shape:
+                gi = unbroadcast(gi, pdata.shape)
+            if gi.dtype != pdata.dtype:
+                gi = gi.astype(pdata.dtype)
+            key = id(p)
+            prev = grads.get(key)
+            if prev is None:
+                grads[key] = gi
+                heapq.heappush(heap, (-p._seq, p))
+            elif key in owned:
+                prev += gi
+            else:  # a fresh array we own (0-d sums come back as numpy scalars)
+                grads[key] = np.array(prev + gi, copy=None, ndmin=0)
+                owned.add(key)
         if not retain_graph:
-            node._parents, node._op, node._params = (), None, {}
+            node._parents, node._op, node._params = (), None, _NO_PARAMS
             node.requires_grad = False
 
 
