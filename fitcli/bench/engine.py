@@ -83,7 +83,8 @@ def bench_mlp(sizes, n, dtype, act, rng, rounds):
     v1, g1 = engine_step(loss, params, X, y)
     v2, g2 = hand_step(params, X, y, act)
     tol = 1e-4 if dtype == np.float32 else 1e-10
-    err = max(float(np.max(np.abs(a - b)) / (np.max(np.abs(b)) + 1e-30)) for a, b in zip(g1, g2))
+    err = max(float(np.max(np.abs(a - b)) / (np.max(np.abs(b)) + 1e-30))
+              for a, b in zip(g1, g2, strict=True))
     if err > tol or abs(v1 - v2) > tol * abs(v2):
         raise RuntimeError(f"engine and hand-written gradients differ (rel {err:.2e})")
     t = interleaved({
