@@ -1,0 +1,17 @@
+"""Optimizers: one protocol (:mod:`.base`), one file per family, one registry.
+
+``OPTIMIZERS`` maps the YAML name (``optimizer.type``) to the class; a class's
+keyword-only ``__init__`` arguments (minus ``rng`` and ``n_samples``) are its YAML
+options (see :func:`.base.option_defaults`).
+"""
+
+from .base import Optimizer, Prox, StepInfo, option_defaults
+from .gd import GD
+from .sgd import SGD
+
+OPTIMIZERS: dict[str, type[Optimizer]] = {
+    cls.name: cls
+    for cls in (GD, SGD)
+}
+
+__all__ = ["OPTIMIZERS", "Optimizer", "Prox", "StepInfo", "option_defaults"]
