@@ -1,0 +1,173 @@
+"""Fused primitives of the recurrent cells, registered in the engine's op table.
+
+Composition through the engine is correct by construction but pays the
+per-op overhead at every time step; the recurrent loop is the one place where
+that overhead multiplies by T. These primitives fuse the work of one step:
+
+* ``rnn_affine(x, h, W, U, b) = x W + h U + b`` — the pre-activation of every
+  cell (all gates at once: W (D, G·H), U (H, G·H)). Replaces two matmuls and
+  two adds (four graph nodes) by one.
+* ``lstm_pointwise(z, c)`` — everything an LSTM does after the gate matmul,
+  returning the record ``[h, c']`` (N, 2H) so that one op output carries both
+  states: i, f, o = σ(z_i), σ(z_f), σ(z_o); g = tanh(z_g); c' = f c + i g;
+  h = o tanh(c').
+* ``gru_pointwise(a, u, h)`` — the GRU after its two matmuls (PyTorch's
+  convention, a = x W + b_x, u = h U + b_h): r = σ(a_r + u_r),
+  z = σ(a_z + u_z), n = tanh(a_n + r u_n), h' = (1 − z) n + z h.
+
+Each VJP is written next to its forward with the formula; ``CASES`` holds
+their gradient checks (several shapes, float64) for the tests and for
+``fitcli gradcheck --ops``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import fitcli.engine as fe
+from fitcli.engine.cases import Case
+from fitcli.engine.tensor import Op
+
+__all__ = ["CASES", "gru_pointwise", "lstm_pointwise", "rnn_affine"]
+
+
+def _sigmoid(x):
+    # stable for both signs: exp of a non-positive number only
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0, e) / (1.0 + e)
+
+
+# -- affine: x W + h U + b ------------------------------------------------------------------
+def _affine(x, h, W, U, b):
+    z = x @ W
+    z += h @ U
+    z += b
+    return z
+
+
+_affine_op = Op("rnn_affine", _affine, (
+    lambda g, out, x, h, W, U, b: g @ W.T,            # ∂/∂x = G Wᵀ
+    lambda g, out, x, h, W, U, b: g @ U.T,            # ∂/∂h = G Uᵀ
+    lambda g, out, x, h, W, U, b: x.T @ g,            # ∂/∂W = xᵀ G
+    lambda g, out, x, h, W, U, b: h.T @ g,            # ∂/∂U = hᵀ G
+    lambda g, out, x, h, W, U, b: g.sum(axis=0),      # ∂/∂b = Σ_n G
+), doc="x W + h U + b for x (N, D), h (N, H), W (D, K), U (H, K), b (K,)")
+
+
+# -- LSTM pointwise: gates z (N, 4H) [i, f, g, o], cell c (N, H) -> [h, c'] (N, 2H) ----------
+def _lstm_gates(z, H):
+    s = _sigmoid(z)
+    return s[:, :H], s[:, H:2 * H], np.tanh(z[:, 2 * H:3 * H]), s[:, 3 * H:]
+
+
+def _lstm_fwd(z, c):
+    H = c.shape[-1]
+    i, f, gg, o = _lstm_gates(z, H)
+    c_new = f * c + i * gg
+    return np.concatenate([o * np.tanh(c_new), c_new], axis=-1)
+
+
+def _lstm_vjp_z(g, out, z, c):
+    H = c.shape[-1]
+    i, f, gg, o = _lstm_gates(z, H)
+    c_new = out[:, H:]
+    tc = np.tanh(c_new)
+    gh, gc = g[:, :H], g[:, H:]
+    dc = gc + gh * o * (1.0 - tc * tc)                # ∂L/∂c'
+    return np.concatenate([
+        dc * gg * i * (1.0 - i),                      # ∂c'/∂z_i = g σ'(z_i)
+        dc * c * f * (1.0 - f),                       # ∂c'/∂z_f = c σ'(z_f)
+        dc * i * (1.0 - gg * gg),                     # ∂c'/∂z_g = i tanh'(z_g)
+        gh * tc * o * (1.0 - o),                      # ∂h/∂z_o = tanh(c') σ'(z_o)
+    ], axis=-1)
+
+
+def _lstm_vjp_c(g, out, z, c):
+    H = c.shape[-1]
+    f = _sigmoid(z[:, H:2 * H])
+    o = _sigmoid(z[:, 3 * H:])
+    tc = np.tanh(out[:, H:])
+    return (g[:, H:] + g[:, :H] * o * (1.0 - tc * tc)) * f   # ∂c'/∂c = f
+
+
+_lstm_op = Op("lstm_pointwise", _lstm_fwd, (_lstm_vjp_z, _lstm_vjp_c),
+              doc="LSTM cell after the gate matmul: z (N, 4H), c (N, H) -> [h, c'] (N, 2H)")
+
+
+# -- GRU pointwise: a, u (N, 3H) [r, z, n], h (N, H) -> h' (N, H) -----------------------------
+def _gru_parts(a, u, H):
+    r = _sigmoid(a[:, :H] + u[:, :H])
+    z = _sigmoid(a[:, H:2 * H] + u[:, H:2 * H])
+    n = np.tanh(a[:, 2 * H:] + r * u[:, 2 * H:])
+    return r, z, n
+
+
+def _gru_fwd(a, u, h):
+    r, z, n = _gru_parts(a, u, h.shape[-1])
+    return n + z * (h - n)
+
+
+def _gru_pre_grads(g, a, u, h):
+    """Cotangents of the three pre-activations (r, z, n parts) and of u_n."""
+    H = h.shape[-1]
+    r, z, n = _gru_parts(a, u, H)
+    dn = g * (1.0 - z) * (1.0 - n * n)                # through n = tanh(a_n + r u_n)
+    dz = g * (h - n) * z * (1.0 - z)                  # ∂h'/∂z = h − n
+    dr = dn * u[:, 2 * H:] * r * (1.0 - r)            # ∂(r u_n)/∂r = u_n
+    return dr, dz, dn, dn * r                         # ∂/∂u_n = dn r
+
+
+def _gru_vjp_a(g, out, a, u, h):
+    dr, dz, dn, _ = _gru_pre_grads(g, a, u, h)
+    return np.concatenate([dr, dz, dn], axis=-1)
+
+
+def _gru_vjp_u(g, out, a, u, h):
+    dr, dz, _, dun = _gru_pre_grads(g, a, u, h)
+    return np.concatenate([dr, dz, dun], axis=-1)
+
+
+def _gru_vjp_h(g, out, a, u, h):
+    z = _sigmoid(a[:, h.shape[-1]:2 * h.shape[-1]] + u[:, h.shape[-1]:2 * h.shape[-1]])
+    return g * z                                      # direct path h' = … + z h
+
+
+_gru_op = Op("gru_pointwise", _gru_fwd, (_gru_vjp_a, _gru_vjp_u, _gru_vjp_h),
+             doc="GRU cell after its matmuls: a, u (N, 3H), h (N, H) -> h' (N, H)")
+
+rnn_affine_op = fe.register(_affine_op)
+lstm_pointwise_op = fe.register(_lstm_op)
+gru_pointwise_op = fe.register(_gru_op)
+
+
+def rnn_affine(x, h, W, U, b) -> fe.Tensor:
+    """x W + h U + b (one graph node). Shapes: x (N, D), h (N, H), W (D, K), U (H, K), b (K,)."""
+    return fe.apply(rnn_affine_op, x, h, W, U, b)
+
+
+def lstm_pointwise(z, c) -> fe.Tensor:
+    """The LSTM record [h, c'] (N, 2H) from gate pre-activations z (N, 4H) and cell c (N, H)."""
+    return fe.apply(lstm_pointwise_op, z, c)
+
+
+def gru_pointwise(a, u, h) -> fe.Tensor:
+    """The GRU state h' (N, H) from a = x W + b_x, u = h U + b_h (N, 3H) and h (N, H)."""
+    return fe.apply(gru_pointwise_op, a, u, h)
+
+
+def _cases(seed: int = 0) -> list[Case]:
+    rng = np.random.default_rng(seed)
+    n = rng.standard_normal
+    cases = []
+    for N, D, H, K in [(1, 1, 1, 1), (3, 2, 4, 4), (5, 3, 2, 8)]:
+        cases.append(Case("rnn_affine", f"N={N} D={D} H={H} K={K}", rnn_affine,
+                          (n((N, D)), n((N, H)), n((D, K)), n((H, K)), n(K))))
+    for N, H in [(1, 1), (3, 2), (4, 5)]:
+        cases.append(Case("lstm_pointwise", f"N={N} H={H}", lstm_pointwise,
+                          (2 * n((N, 4 * H)), n((N, H)))))
+        cases.append(Case("gru_pointwise", f"N={N} H={H}", gru_pointwise,
+                          (2 * n((N, 3 * H)), 2 * n((N, 3 * H)), n((N, H)))))
+    return cases
+
+
+CASES: list[Case] = _cases()
