@@ -11,7 +11,7 @@ and VJPs, the source of truth for gradcheck and the tests.
 """
 
 from . import ops_elementwise, ops_linalg, ops_reduce, ops_shape
-from .functional import grad, value_and_grad
+from .functional import grad, hvp, jacfwd, jacrev, jvp, value_and_grad
 from .functions import (
     abs,
     add,
@@ -54,7 +54,17 @@ from .functions import (
     var,
     where,
 )
-from .tensor import EngineError, Op, Tensor, apply, backward, no_grad, tensor, unbroadcast
+from .tensor import (
+    EngineError,
+    Op,
+    Tensor,
+    apply,
+    backward,
+    forward_mode,
+    no_grad,
+    tensor,
+    unbroadcast,
+)
 
 OPS: dict[str, Op] = {
     op.name: op
@@ -72,7 +82,8 @@ def register(op: Op) -> Op:
 
 
 __all__ = [
-    "OPS", "EngineError", "Op", "Tensor", "apply", "backward", "grad", "no_grad", "register",
+    "OPS", "EngineError", "Op", "Tensor", "apply", "backward", "forward_mode", "grad", "hvp",
+    "jacfwd", "jacrev", "jvp", "no_grad", "register",
     "tensor", "unbroadcast", "value_and_grad",
     "abs", "add", "astype", "broadcast_to", "clip", "concatenate", "divide", "dot", "exp",
     "getitem", "log", "log1p", "log_softmax", "logsumexp", "matmul", "max", "maximum", "mean",

@@ -6,6 +6,7 @@ Small inputs are checked element by element against central differences of φ;
 large ones by random projections: (φ(x + εv) − φ(x − εv)) / 2ε against
 ⟨Jᵀu, v⟩. Everything in float64. An element passes when
 ``|numerical − analytical| <= atol + rtol·|numerical|`` (torch's defaults).
+:func:`check_jvp` checks forward mode the same way, output element by element.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ class CheckResult:
     name: str                 # the op or objective checked
     input: str                # which input / parameter block
     shape: tuple
-    method: str               # "full" (every element) or "projection"
+    method: str               # "full" (every element), "projection" or "jvp" (forward mode)
     max_abs_err: float
     max_rel_err: float
     worst: tuple | int        # worst element index (full) or projection number
@@ -39,7 +40,8 @@ class CheckResult:
     label: str = ""           # e.g. the shapes of the case
 
     def failure_line(self) -> str:
-        where = f"element {self.worst}" if self.method == "full" else f"projection {self.worst}"
+        where = {"full": f"element {self.worst}", "projection": f"projection {self.worst}",
+                 "jvp": f"output element {self.worst} (forward mode)"}[self.method]
         return (
             f"{self.name} {self.label}: input {self.input}, {where}: numerical "
             f"{self.numerical:.10g} vs analytical {self.analytical:.10g} "
@@ -126,6 +128,56 @@ def check_grad(
         worst = tuple(int(w) for w in worst) if isinstance(worst, tuple) else worst
         results.append(CheckResult(
             name=name, input=names[i], shape=x.shape, method=method,
+            max_abs_err=float(err.max(initial=0.0)), max_rel_err=float(rel.max(initial=0.0)),
+            worst=worst, numerical=float(num[k]) if num.size else 0.0,
+            analytical=float(ana[k]) if ana.size else 0.0, passed=ok, label=label,
+        ))
+    return results
+
+
+def check_jvp(
+    f: Callable,
+    args: Sequence[np.ndarray],
+    *,
+    name: str = "f",
+    label: str = "",
+    input_names: Sequence[str] | None = None,
+    argnums: Sequence[int] | None = None,
+    rng: np.random.Generator | None = None,
+    eps: float = EPS,
+    atol: float = ATOL,
+    rtol: float = RTOL,
+) -> list[CheckResult]:
+    """Compare forward mode J·v with central differences (f(x+εv) − f(x−εv)) / 2ε, per input.
+
+    ``v`` is a random direction on input ``i`` (zero elsewhere); every output
+    element is compared, the worst one is reported.
+    """
+    from .functional import jvp
+
+    rng = np.random.default_rng(0) if rng is None else rng
+    arrays = [np.array(a, dtype=np.float64) for a in args]
+    argnums = list(range(len(arrays))) if argnums is None else list(argnums)
+    names = list(input_names) if input_names is not None else [str(i) for i in range(len(arrays))]
+
+    def value(xs):
+        out = f(*xs)
+        return np.asarray(out.data if isinstance(out, Tensor) else out, dtype=np.float64)
+
+    results = []
+    for i in argnums:
+        v = rng.standard_normal(arrays[i].shape)
+        tangents = [np.zeros_like(a) for a in arrays]
+        tangents[i] = v
+        ana = np.asarray(jvp(f, arrays, tangents)[1], dtype=np.float64).ravel()
+        plus = arrays[:i] + [np.asarray(arrays[i] + eps * v)] + arrays[i + 1:]
+        minus = arrays[:i] + [np.asarray(arrays[i] - eps * v)] + arrays[i + 1:]
+        num = ((value(plus) - value(minus)) / (2 * eps)).ravel()
+        err, rel, k, ok = _compare(num, ana, atol, rtol)
+        out_shape = value(arrays).shape
+        worst = tuple(int(w) for w in np.unravel_index(k, out_shape)) if out_shape else ()
+        results.append(CheckResult(
+            name=name, input=names[i], shape=arrays[i].shape, method="jvp",
             max_abs_err=float(err.max(initial=0.0)), max_rel_err=float(rel.max(initial=0.0)),
             worst=worst, numerical=float(num[k]) if num.size else 0.0,
             analytical=float(ana[k]) if ana.size else 0.0, passed=ok, label=label,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._jvp import on, tsum
 from .tensor import Op
 
 
@@ -48,6 +49,11 @@ def _matmul_vjp_b(g, out, a, b):
     return _swap(a) @ g
 
 
-matmul = Op("matmul", _matmul, (_matmul_vjp_a, _matmul_vjp_b))
+matmul = Op("matmul", _matmul, (_matmul_vjp_a, _matmul_vjp_b),
+            # d(AB) = dA B + A dB
+            jvp=lambda t, out, a, b: tsum(on(t[0], lambda ta: F.matmul(ta, b)),
+                                          on(t[1], lambda tb: F.matmul(a, tb))))
 
 OPS = [matmul]
+
+from . import functions as F  # noqa: E402  (rules call engine functions at run time)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._jvp import raw
 from .tensor import Op
 
 
@@ -67,15 +68,48 @@ def _logsumexp_vjp(g, out, a, axis=None, keepdims=False):
     return _expand(g, a, axis, keepdims) * np.exp(a - _expand(out, a, axis, keepdims))
 
 
+def _kd_shape(a, axis):
+    shape = list(np.shape(raw(a)))
+    for ax in _axes(axis, len(shape)):
+        shape[ax] = 1
+    return tuple(shape)
+
+
+def _sum_jvp(t, out, a, axis=None, keepdims=False):
+    return F.sum(t[0], axis=axis, keepdims=keepdims)
+
+
+def _extreme_jvp(t, out, a, axis=None, keepdims=False):
+    # the tangent at the arg-max (ties averaged): a weighted sum with constant weights
+    A = raw(a)
+    mask = (A == np.reshape(raw(out), _kd_shape(a, axis))).astype(A.dtype)
+    mask /= mask.sum(axis=_axes(axis, A.ndim), keepdims=True)
+    return F.sum(t[0] * mask, axis=axis, keepdims=keepdims)
+
+
+def _norm_jvp(t, out, a, axis=None, keepdims=False):
+    # d‖a‖ = ⟨a, da⟩ / ‖a‖ (0 where ‖a‖ = 0)
+    pos = raw(out) > 0
+    return F.sum(a * t[0], axis=axis, keepdims=keepdims) / F.where(pos, out, 1.0) * pos
+
+
+def _logsumexp_jvp(t, out, a, axis=None, keepdims=False):
+    # d lse = Σ softmax(a) da
+    soft = F.exp(a - F.reshape(out, _kd_shape(a, axis)))
+    return F.sum(t[0] * soft, axis=axis, keepdims=keepdims)
+
+
 sum_ = Op("sum", lambda a, axis=None, keepdims=False: np.sum(a, axis=axis, keepdims=keepdims), (
     # d Σa/da = 1, spread over the reduced axes
     lambda g, out, a, axis=None, keepdims=False: _expand(g, a, axis, keepdims),
-), linear=True)
+), linear=True, jvp=_sum_jvp)
 max_ = Op("max", lambda a, axis=None, keepdims=False: np.max(a, axis=axis, keepdims=keepdims),
-          (_extreme_vjp,))
+          (_extreme_vjp,), jvp=_extreme_jvp)
 min_ = Op("min", lambda a, axis=None, keepdims=False: np.min(a, axis=axis, keepdims=keepdims),
-          (_extreme_vjp,))
-norm = Op("norm", _norm, (_norm_vjp,))
-logsumexp = Op("logsumexp", _logsumexp, (_logsumexp_vjp,))
+          (_extreme_vjp,), jvp=_extreme_jvp)
+norm = Op("norm", _norm, (_norm_vjp,), jvp=_norm_jvp)
+logsumexp = Op("logsumexp", _logsumexp, (_logsumexp_vjp,), jvp=_logsumexp_jvp)
 
 OPS = [sum_, max_, min_, norm, logsumexp]
+
+from . import functions as F  # noqa: E402  (rules call engine functions at run time)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._jvp import raw
 from .tensor import Op
 
 
@@ -65,18 +66,30 @@ def _pad_vjp(g, out, a, pad_width, constant_values=0.0):
     return g[tuple(slice(lo, lo + n) for (lo, _), n in zip(pw, a.shape, strict=True))]
 
 
+def _with_zeros(t, arrays):
+    # missing tangents of variadic inputs are zeros of the input's shape
+    return [np.zeros_like(raw(a)) if ti is None else ti for ti, a in zip(t, arrays, strict=True)]
+
+
 reshape = Op("reshape", lambda a, shape: np.reshape(a, shape), (
     lambda g, out, a, shape: np.reshape(g, a.shape),
-), linear=True)
-transpose = Op("transpose", _transpose, (_transpose_vjp,), linear=True)
+), linear=True, jvp=lambda t, out, a, shape: F.reshape(t[0], shape))
+transpose = Op("transpose", _transpose, (_transpose_vjp,), linear=True,
+               jvp=lambda t, out, a, axes=None: F.transpose(t[0], axes))
 broadcast_to = Op("broadcast_to", lambda a, shape: np.broadcast_to(a, shape), (
     lambda g, out, a, shape: g,                  # summed back by the sweep's unbroadcast
-), linear=True)
-getitem = Op("getitem", lambda a, index: a[index], (_getitem_vjp,), linear=True)
+), linear=True, jvp=lambda t, out, a, shape: F.broadcast_to(t[0], shape))
+getitem = Op("getitem", lambda a, index: a[index], (_getitem_vjp,), linear=True,
+             jvp=lambda t, out, a, index: F.getitem(t[0], index))
 concatenate = Op("concatenate", lambda *arrays, axis=0: np.concatenate(arrays, axis=axis),
-                 vjp_var=_concat_vjp, linear=True)
+                 vjp_var=_concat_vjp, linear=True,
+                 jvp=lambda t, out, *arrays, axis=0: F.concatenate(_with_zeros(t, arrays), axis))
 stack = Op("stack", lambda *arrays, axis=0: np.stack(arrays, axis=axis),
-           vjp_var=_stack_vjp, linear=True)
-pad = Op("pad", _pad, (_pad_vjp,), linear=True)
+           vjp_var=_stack_vjp, linear=True,
+           jvp=lambda t, out, *arrays, axis=0: F.stack(_with_zeros(t, arrays), axis))
+pad = Op("pad", _pad, (_pad_vjp,), linear=True,
+         jvp=lambda t, out, a, pad_width, constant_values=0.0: F.pad(t[0], pad_width))
 
 OPS = [reshape, transpose, broadcast_to, getitem, concatenate, stack, pad]
+
+from . import functions as F  # noqa: E402  (rules call engine functions at run time)

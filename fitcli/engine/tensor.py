@@ -22,6 +22,7 @@ import numpy as np
 
 __all__ = [
     "EngineError",
+    "forward_mode",
     "Op",
     "Tensor",
     "apply",
@@ -37,6 +38,8 @@ _GRAD_ENABLED = contextvars.ContextVar("fitcli_grad_enabled", default=True)
 # decreasing sequence number is a reverse topological order (no separate sort pass).
 _SEQ = itertools.count()
 _NO_PARAMS: dict = {}  # shared, never mutated
+# Forward mode: while set, ``apply`` also propagates the inputs' tangents.
+_FORWARD = contextvars.ContextVar("fitcli_forward_mode", default=False)
 
 
 class EngineError(ValueError):
@@ -51,13 +54,20 @@ class Op:
     returns the gradient for input ``i`` given the output cotangent ``g``
     (it may have the broadcast shape; the sweep sums it back). For variadic ops
     (concatenate, stack) ``vjp_var(i, g, out, *arrays, **params)`` is used
-    instead. ``jvp`` is reserved for forward mode.
+    instead.
+
+    ``jvp(tangents, out, *inputs, **params)`` is the forward-mode rule: given
+    the input tangents (Tensors, ``None`` for inputs without one) it returns
+    the output's tangent, written with engine functions so that the tangent
+    is itself differentiable in reverse mode (reverse-over-forward gives
+    Hessian-vector products).
     """
 
     name: str
     fwd: Callable[..., np.ndarray]
     vjps: tuple[Callable[..., np.ndarray], ...] = ()
     vjp_var: Callable[..., np.ndarray] | None = None
+    jvp: Callable[..., Tensor] | None = None
     linear: bool = False
     doc: str = field(default="", compare=False)
 
@@ -89,8 +99,8 @@ class Tensor:
         Whether ``backward`` should compute a gradient for this tensor.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_parents", "_op", "_params", "_seq",
-                 "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "tangent", "_parents", "_op", "_params",
+                 "_seq", "__weakref__")
     # numpy's binary operators return NotImplemented for us, so ``X @ W`` with X an
     # ndarray and W a Tensor reaches ``Tensor.__rmatmul__``.
     __array_ufunc__ = None
@@ -101,6 +111,7 @@ class Tensor:
             arr = arr.astype(np.float64)
         self.data: np.ndarray = arr
         self.grad: np.ndarray | None = None
+        self.tangent: Tensor | None = None  # forward mode: d(self) along the input tangents
         self.requires_grad = bool(requires_grad)
         self._parents: tuple = ()
         self._op: Op | None = None
@@ -312,7 +323,33 @@ def apply(op: Op, *inputs, **params) -> Tensor:
         result._op = op
         result._parents = inputs
         result._params = params
+    result.tangent = None
+    if _FORWARD.get():
+        _push_tangent(op, result, inputs, params)
     return result
+
+
+@contextlib.contextmanager
+def forward_mode(enabled: bool = True):
+    """Within this block, ops propagate tangents (``Tensor.tangent``) with the values."""
+    token = _FORWARD.set(enabled)
+    try:
+        yield
+    finally:
+        _FORWARD.reset(token)
+
+
+def _push_tangent(op: Op, result: Tensor, inputs: tuple, params: dict) -> None:
+    tangents = [x.tangent if isinstance(x, Tensor) else None for x in inputs]
+    if all(t is None for t in tangents):
+        return
+    if op.jvp is None:
+        raise EngineError(f"{op.name}: this primitive has no forward-mode (JVP) rule")
+    with forward_mode(False):  # the rule's own ops carry no tangents
+        t = op.jvp(tangents, result, *inputs, **params)
+        if t.shape != result.shape:
+            t = _F.broadcast_to(t, result.shape)
+    result.tangent = t
 
 
 def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
