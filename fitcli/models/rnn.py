@@ -36,7 +36,7 @@ from ..data.sequences import load_sequences
 from ..engine import Tensor
 from ..errors import ConfigError
 from .base import Model, check_choice
-from .rnn_ops import gru_pointwise, lstm_pointwise, rnn_affine
+from .rnn_ops import elman_step, gru_pointwise, lstm_pointwise, rnn_affine
 from .rnn_outputs import save_rnn_outputs, sequence_metrics
 
 __all__ = ["GATES", "RNN"]
@@ -159,7 +159,7 @@ class RNN(Model):
         """One step of one layer: (new state, its output h)."""
         W, U, b = params[f"W{layer}"], params[f"U{layer}"], params[f"b{layer}"]
         if self.cell == "elman":
-            h = fe.tanh(rnn_affine(x, state, W, U, b))
+            h = elman_step(x, state, W, U, b)
             return h, h
         if self.cell == "gru":
             a = fe.matmul(x, W) + b
@@ -194,7 +194,18 @@ class RNN(Model):
         """Linear readout of the last step (N, O) or of every step (N, T, O)."""
         if self.readout == "last":
             return fe.matmul(outs[-1], params["Wy"]) + params["by"]
-        return fe.matmul(fe.stack(outs, axis=1), params["Wy"]) + params["by"]
+        n, t = outs[0].shape[0], len(outs)
+        flat = self._readout_time_major(params, outs)
+        return fe.transpose(fe.reshape(flat, (t, n, self.n_outputs)), (1, 0, 2))
+
+    def _readout_time_major(self, params: Mapping[str, Tensor], outs: list) -> Tensor:
+        """Every step's output, time-major (T·N, O): one 2-d matmul for all steps.
+
+        Stacking along a new first axis keeps each step's block contiguous, so
+        the stack's VJP hands every step a contiguous slice of the cotangent.
+        """
+        stacked = fe.reshape(fe.stack(outs, axis=0), (-1, self.hidden))
+        return fe.matmul(stacked, params["Wy"]) + params["by"]
 
     def forward(self, params: Mapping[str, Tensor], inputs) -> Tensor:
         """Predictions: (N, O) for readout last, (N, T, O) for all (logits for symbols)."""
@@ -202,15 +213,18 @@ class RNN(Model):
         return self.readout_layer(params, outs)
 
     def data_term(self, params, loss, inputs, targets) -> Tensor:
-        """The loss over every (sample, step) pair: time is folded into the sample axis,
-        so the mean is per step (per character for text)."""
-        pred = self.forward(params, inputs)
-        if pred.ndim == 3:
-            n, t, o = pred.shape
-            pred = fe.reshape(pred, (n * t, o))
-            targets = np.asarray(targets)
-            targets = (targets.reshape(n * t) if np.issubdtype(targets.dtype, np.integer)
-                       else targets.reshape(n * t, o))
+        """The loss over every (sample, step) pair: time is folded into the sample axis
+        (time-major, which is the order the loss sees), so the mean is per step (per
+        character for text)."""
+        outs, _ = self.run(params, inputs)
+        if self.readout == "last":
+            return loss(self.readout_layer(params, outs), targets)
+        pred = self._readout_time_major(params, outs)
+        targets = np.swapaxes(np.asarray(targets), 0, 1)
+        if np.issubdtype(targets.dtype, np.integer):
+            targets = targets.reshape(-1)
+        else:
+            targets = targets.reshape(-1, self.n_outputs)
         return loss(pred, targets)
 
     # -- gradient post-processing -----------------------------------------------------

@@ -7,6 +7,8 @@ that overhead multiplies by T. These primitives fuse the work of one step:
 * ``rnn_affine(x, h, W, U, b) = x W + h U + b`` — the pre-activation of every
   cell (all gates at once: W (D, G·H), U (H, G·H)). Replaces two matmuls and
   two adds (four graph nodes) by one.
+* ``elman_step(x, h, W, U, b) = tanh(x W + h U + b)`` — a whole Elman step as
+  one node; its VJPs share dz = g ⊙ (1 − h'²), computed once per node.
 * ``lstm_pointwise(z, c)`` — everything an LSTM does after the gate matmul,
   returning the record ``[h, c']`` (N, 2H) so that one op output carries both
   states: i, f, o = σ(z_i), σ(z_f), σ(z_o); g = tanh(z_g); c' = f c + i g;
@@ -28,7 +30,7 @@ import fitcli.engine as fe
 from fitcli.engine.cases import Case
 from fitcli.engine.tensor import Op
 
-__all__ = ["CASES", "gru_pointwise", "lstm_pointwise", "rnn_affine"]
+__all__ = ["CASES", "elman_step", "gru_pointwise", "lstm_pointwise", "rnn_affine"]
 
 
 def _sigmoid(x):
@@ -52,6 +54,42 @@ _affine_op = Op("rnn_affine", _affine, (
     lambda g, out, x, h, W, U, b: h.T @ g,            # ∂/∂U = hᵀ G
     lambda g, out, x, h, W, U, b: g.sum(axis=0),      # ∂/∂b = Σ_n G
 ), doc="x W + h U + b for x (N, D), h (N, H), W (D, K), U (H, K), b (K,)")
+
+
+# -- Elman step: tanh(x W + h U + b) -----------------------------------------------------------
+class _TanhGrad:
+    """dz = g ⊙ (1 − out²), computed once per graph node and shared by its VJPs.
+
+    The sweep calls the VJPs of one node back to back with the same ``g`` and
+    ``out`` objects; holding them keeps their ids from being reused, so an
+    identity check is exact. Every VJP returns a new array, never ``dz`` itself.
+    """
+
+    def __init__(self):
+        self._g = self._out = self._dz = None
+
+    def __call__(self, g, out):
+        if g is not self._g or out is not self._out:
+            self._g, self._out = g, out
+            self._dz = g * (1.0 - out * out)
+        return self._dz
+
+
+_dz = _TanhGrad()
+
+
+def _elman(x, h, W, U, b):
+    z = _affine(x, h, W, U, b)
+    return np.tanh(z, out=z)
+
+
+_elman_op = Op("elman_step", _elman, (
+    lambda g, out, x, h, W, U, b: _dz(g, out) @ W.T,        # ∂/∂x = dz Wᵀ, dz = g (1 − h'²)
+    lambda g, out, x, h, W, U, b: _dz(g, out) @ U.T,        # ∂/∂h = dz Uᵀ
+    lambda g, out, x, h, W, U, b: x.T @ _dz(g, out),        # ∂/∂W = xᵀ dz
+    lambda g, out, x, h, W, U, b: h.T @ _dz(g, out),        # ∂/∂U = hᵀ dz
+    lambda g, out, x, h, W, U, b: _dz(g, out).sum(axis=0),  # ∂/∂b = Σ_n dz
+), doc="Elman step tanh(x W + h U + b): x (N, D), h (N, H), W (D, H), U (H, H), b (H,)")
 
 
 # -- LSTM pointwise: gates z (N, 4H) [i, f, g, o], cell c (N, H) -> [h, c'] (N, 2H) ----------
@@ -136,6 +174,7 @@ _gru_op = Op("gru_pointwise", _gru_fwd, (_gru_vjp_a, _gru_vjp_u, _gru_vjp_h),
              doc="GRU cell after its matmuls: a, u (N, 3H), h (N, H) -> h' (N, H)")
 
 rnn_affine_op = fe.register(_affine_op)
+elman_step_op = fe.register(_elman_op)
 lstm_pointwise_op = fe.register(_lstm_op)
 gru_pointwise_op = fe.register(_gru_op)
 
@@ -143,6 +182,11 @@ gru_pointwise_op = fe.register(_gru_op)
 def rnn_affine(x, h, W, U, b) -> fe.Tensor:
     """x W + h U + b (one graph node). Shapes: x (N, D), h (N, H), W (D, K), U (H, K), b (K,)."""
     return fe.apply(rnn_affine_op, x, h, W, U, b)
+
+
+def elman_step(x, h, W, U, b) -> fe.Tensor:
+    """tanh(x W + h U + b) (one graph node). Shapes as :func:`rnn_affine` with K = H."""
+    return fe.apply(elman_step_op, x, h, W, U, b)
 
 
 def lstm_pointwise(z, c) -> fe.Tensor:
@@ -162,6 +206,9 @@ def _cases(seed: int = 0) -> list[Case]:
     for N, D, H, K in [(1, 1, 1, 1), (3, 2, 4, 4), (5, 3, 2, 8)]:
         cases.append(Case("rnn_affine", f"N={N} D={D} H={H} K={K}", rnn_affine,
                           (n((N, D)), n((N, H)), n((D, K)), n((H, K)), n(K))))
+    for N, D, H in [(1, 1, 1), (3, 2, 4), (5, 3, 2)]:
+        cases.append(Case("elman_step", f"N={N} D={D} H={H}", elman_step,
+                          (n((N, D)), n((N, H)), n((D, H)), n((H, H)), n(H))))
     for N, H in [(1, 1), (3, 2), (4, 5)]:
         cases.append(Case("lstm_pointwise", f"N={N} H={H}", lstm_pointwise,
                           (2 * n((N, 4 * H)), n((N, H)))))

@@ -1,0 +1,150 @@
+"""RNN benchmark: one BPTT gradient step through the engine against numpy by hand, and memory.
+
+Run ``python -m fitcli.bench.rnn [--quick]``.
+
+1. Time of one loss+gradient evaluation of an Elman RNN (hidden 128, input 16,
+   batch 32, T = 100, readout at every step, MSE, float64) through the engine
+   (``RNN.data_term`` + backward + gather into the flat gradient) against the
+   same computation written by hand in numpy (input projection fused over all
+   steps, BPTT loop). Medians over interleaved repetitions; target ≤ 1.3×.
+2. Peak traced memory (tracemalloc) of the engine's forward+backward at
+   T = 250, 500, 1000 against the bare activations BPTT must keep (the T
+   hidden states, N·H·T numbers) — it should grow linearly in T.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import tracemalloc
+
+import numpy as np
+
+import fitcli.engine as fe
+
+from ..data.base import Dataset
+from ..models.base import ParamVector
+from ..models.rnn import RNN
+
+__all__ = ["engine_grad", "make_problem", "memory_profile", "numpy_grad", "timing"]
+
+
+def _mse(pred, y):
+    r = pred - y
+    return fe.mean(r * r)
+
+
+def make_problem(T=100, N=32, D=16, H=128, O=1, cell="elman", seed=0, dtype=np.float64):
+    """A sequence-regression model, its flat parameters and one batch (X (N, T, D), y)."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((N, T, D)).astype(dtype)
+    y = rng.standard_normal((N, T, O)).astype(dtype)
+    data = Dataset("bench", "sequence", X, y, extras={"kind": "sine", "n_inputs": D,
+                                                      "n_outputs": O, "readout": "all"})
+    model = RNN(data, cell=cell, hidden=H)
+    pv = ParamVector(model.param_shapes(), dtype=dtype)
+    model.init_params(pv.views, rng)
+    return model, pv, X, y
+
+
+def engine_grad(model, pv, X, y, out):
+    """Loss and flat gradient (written into ``out``) through the engine."""
+    leaves = pv.leaves(pv.flat)
+    loss = model.data_term(leaves, _mse, X, y)
+    loss.backward()
+    pv.gather_grad(leaves, out)
+    return float(loss.data)
+
+
+def numpy_grad(pv, X, y, out):
+    """The same loss and gradient by hand: fused input projection, BPTT loop."""
+    p = pv.unflatten(pv.flat)
+    g = pv.unflatten(out)
+    W, U, b, Wy, by = p["W0"], p["U0"], p["b0"], p["Wy"], p["by"]
+    N, T, D = X.shape
+    H = U.shape[0]
+    Xt = np.ascontiguousarray(X.transpose(1, 0, 2)).reshape(T * N, D)
+    hs = np.empty((T + 1, N, H))
+    hs[0] = 0.0
+    A = (Xt @ W).reshape(T, N, H)
+    A += b
+    for t in range(T):
+        z = hs[t] @ U
+        z += A[t]
+        np.tanh(z, out=hs[t + 1])
+    Hs = hs[1:].reshape(T * N, H)
+    r = Hs @ Wy + by - np.ascontiguousarray(y.transpose(1, 0, 2)).reshape(T * N, -1)
+    loss = float(np.mean(r * r))
+    dP = r * (2.0 / r.size)                       # ∂loss/∂pred
+    g["Wy"][...] = Hs.T @ dP
+    g["by"][...] = dP.sum(axis=0)
+    dH = (dP @ Wy.T).reshape(T, N, H)
+    dZ = np.empty((T, N, H))
+    dh = np.zeros((N, H))
+    gU = g["U0"]
+    gU[...] = 0.0
+    for t in range(T - 1, -1, -1):
+        dh += dH[t]
+        h = hs[t + 1]
+        dz = dZ[t]
+        np.multiply(dh, 1.0 - h * h, out=dz)     # tanh' = 1 − h²
+        gU += hs[t].T @ dz
+        dh = dz @ U.T
+    dZf = dZ.reshape(T * N, H)
+    g["W0"][...] = Xt.T @ dZf
+    g["b0"][...] = dZf.sum(axis=0)
+    return loss
+
+
+def timing(rounds=21, T=100):
+    """Median seconds per gradient: engine, numpy; and their max abs difference."""
+    model, pv, X, y = make_problem(T=T)
+    ge, gn = np.empty(pv.size), np.empty(pv.size)
+    le, ln = engine_grad(model, pv, X, y, ge), numpy_grad(pv, X, y, gn)
+    diff = max(abs(le - ln), float(np.max(np.abs(ge - gn))))
+    fns = {"engine": lambda: engine_grad(model, pv, X, y, ge),
+           "numpy": lambda: numpy_grad(pv, X, y, gn)}
+    times = {k: [] for k in fns}
+    for f in fns.values():
+        f()
+    for _ in range(rounds):
+        for k, f in fns.items():
+            t0 = time.perf_counter()
+            f()
+            times[k].append(time.perf_counter() - t0)
+    med = {k: float(np.median(v)) for k, v in times.items()}
+    return med["engine"], med["numpy"], diff
+
+
+def memory_profile(lengths=(250, 500, 1000), N=32, D=16, H=128):
+    """Peak traced bytes of one engine forward+backward per T, and the bare activations."""
+    rows = []
+    for T in lengths:
+        model, pv, X, y = make_problem(T=T, N=N, D=D, H=H)
+        out = np.empty(pv.size)
+        tracemalloc.start()
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        engine_grad(model, pv, X, y, out)
+        peak = tracemalloc.get_traced_memory()[1] - base
+        tracemalloc.stop()
+        rows.append((T, peak, T * N * H * 8))
+    return rows
+
+
+def main(argv: list[str]) -> None:
+    quick = "--quick" in argv
+    te, tn, diff = timing(rounds=5 if quick else 21)
+    print("RNN benchmark (elman, hidden 128, input 16, batch 32, T=100, float64, readout all)")
+    print(f"  engine gradient step : {te * 1e3:8.2f} ms (median)")
+    print(f"  numpy by hand        : {tn * 1e3:8.2f} ms (median)")
+    print(f"  ratio engine / numpy : {te / tn:8.3f}   (target <= 1.3)")
+    print(f"  max |difference| of loss and gradient: {diff:.2e}")
+    print("Peak traced memory of forward+backward (tracemalloc) vs bare hidden states N*H*T*8 B")
+    for T, peak, bare in memory_profile((100, 250) if quick else (250, 500, 1000)):
+        print(f"  T={T:5d}  peak {peak / 2**20:8.1f} MiB   bare {bare / 2**20:7.1f} MiB"
+              f"   ratio {peak / bare:5.2f}   per step {peak / T / 1024:7.1f} KiB")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main(sys.argv[1:])
