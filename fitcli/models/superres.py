@@ -1,0 +1,201 @@
+"""Super-resolution: the parameter is the unknown high-resolution image x.
+
+Forward model ``A x = S(h ⋆ x)``: blur by the kernel h (``model.blur``, with
+``model.boundary``), then subsample by ``model.factor`` (keep pixels 0, f, 2f, …,
+or average f × f blocks with ``sampling: area``). The data term is the loss
+(``ssd`` = ½‖A x − y‖²) against the observation y; regularizers act on x.
+Images are floats in [0, 1], (H, W) or (H, W, C) channels last.
+
+Data (``data:`` section, :func:`load_superres`): synthetic mode takes ``image``
+(a scikit-image built-in or a path) as the ground truth and degrades it with
+the model's own operator plus Gaussian ``noise`` — so the observation is made
+here, in the model, which knows the operator (``data.y_train`` is replaced by
+it); real mode takes ``observation`` (a low-resolution image, optionally with
+``image`` as a ground truth of ``factor`` times its size).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from .. import engine as fe
+from .. import imaging
+from ..data.base import DataContext, Dataset
+from ..engine import Tensor
+from ..errors import ConfigError
+from ..operators import Blur, kernel_from_spec, subsample
+from ..operators import blur as apply_blur
+from ..operators.sampling import area_adjoint, area_array, subsample_array, upsample_zero
+from .base import Model
+
+DEFAULT_BLUR = {"kernel": "gaussian", "sigma": 2.0}
+
+
+def load_superres(ctx: DataContext, /, *, image: str | None = None,
+                  size: int | list[int] | None = None, gray: bool = False,
+                  noise: float = 0.01, observation: str | None = None) -> Dataset:
+    """The images of a super-resolution problem (see the module docstring).
+
+    Parameters (the ``data:`` keys)
+    ----------
+    image : a scikit-image built-in (camera, astronaut, shepp_logan_phantom, …) or a
+        path: the ground truth. Required unless ``observation`` is given.
+    size : centre crop of the ground truth, an integer or [height, width].
+    gray : convert colour images to grayscale.
+    noise : standard deviation of the Gaussian noise added to the synthetic observation.
+    observation : a real low-resolution image (no synthetic degradation).
+    """
+    if image is None and observation is None:
+        raise ConfigError("data.image", "a built-in image name or a path "
+                          "(or data.observation for a real low-resolution input)")
+    if not (noise >= 0 and np.isfinite(noise)):
+        raise ConfigError("data.noise", "a non-negative number", noise)
+    dtype = np.dtype(ctx.dtype)
+    truth = None
+    if image is not None:
+        truth = imaging.load_image(image, size=size, gray=gray, base_dir=ctx.base_dir,
+                                   dtype=dtype)
+    extras = {"truth": truth, "noise": float(noise), "base_dir": ctx.base_dir,
+              "synthetic": observation is None, "source": image}
+    if observation is not None:
+        obs = imaging.load_image(observation, gray=gray, base_dir=ctx.base_dir, dtype=dtype)
+        name = str(observation)
+    else:
+        # a child generator of the config's: the model draws the noise once it knows A
+        extras["rng"] = ctx.rng.spawn(1)[0]
+        obs = truth
+        name = str(image)
+    return Dataset(name=name, task="image", X_train=None, y_train=obs, extras=extras)
+
+
+class SuperRes(Model):
+    """x ↦ S(h ⋆ x): blur, then subsample by ``factor``; the parameter ``image`` is x.
+
+    Options (``model:``): ``factor`` (integer ≥ 1), ``blur`` ({kernel: gaussian, sigma} |
+    {kernel: box, size} | {kernel: motion, length, angle} | {kernel: file, path}),
+    ``boundary`` (symmetric | periodic), ``sampling`` (sample: keep pixels 0, f, 2f, … |
+    area: f × f block means), ``init`` (bicubic: the phase-aligned cubic upsampling of y
+    | zeros | adjoint: f²·Aᵀy), ``method`` (how to blur: auto | separable | direct | fft).
+    """
+
+    name = "superres"
+    load_data = staticmethod(load_superres)
+    default_loss = "ssd"
+    main_metric = "psnr"
+    batchable = False
+
+    def __init__(self, data: Dataset, *, factor: int = 4,
+                 blur: dict = DEFAULT_BLUR,  # noqa: B006  (never mutated; shown as the default)
+                 boundary: Literal["symmetric", "periodic"] = "symmetric",
+                 sampling: Literal["sample", "area"] = "sample",
+                 init: Literal["bicubic", "zeros", "adjoint"] = "bicubic",
+                 method: Literal["auto", "separable", "direct", "fft"] = "auto"):
+        super().__init__(data)
+        if isinstance(factor, bool) or not isinstance(factor, (int, np.integer)) or factor < 1:
+            raise ConfigError("model.factor", "a positive integer", factor)
+        self.factor, self.sampling, self.init = int(factor), sampling, init
+        ex = data.extras
+        kernel = kernel_from_spec(dict(blur), ex.get("base_dir"), "model.blur")
+        self.blur = Blur(kernel, boundary=boundary, method=method)
+        self.truth = ex.get("truth")
+        self.shape = self._hr_shape(data)
+        kh, kw = kernel.array.shape
+        if kh > self.shape[0] or kw > self.shape[1]:
+            raise ConfigError("model.blur", f"a kernel no larger than the image "
+                              f"{self.shape[0]}x{self.shape[1]}", f"{kh}x{kw}")
+        if sampling == "area" and (self.shape[0] % self.factor or self.shape[1] % self.factor):
+            raise ConfigError("model.factor", f"a divisor of the image size {self.shape[0]}x"
+                              f"{self.shape[1]} (sampling: area)", self.factor)
+        if ex.get("synthetic"):
+            data.y_train = imaging.observe(self.truth, self.apply, ex["noise"], ex["rng"])
+            ex["synthetic"] = False  # made once: a second model on this Dataset reuses it
+        self.observation = data.y_train
+
+    def _hr_shape(self, data: Dataset) -> tuple:
+        truth, f = self.truth, self.factor
+        if data.extras.get("synthetic"):
+            return truth.shape
+        obs = data.y_train
+        if obs.ndim not in (2, 3):
+            raise ConfigError("data.observation", "an image (h, w) or (h, w, C)", obs.shape)
+        shape = (obs.shape[0] * f, obs.shape[1] * f) + obs.shape[2:]
+        if truth is not None and truth.shape != shape:
+            raise ConfigError("data.observation", f"an image of the ground truth's size / factor "
+                              f"({truth.shape[0]}x{truth.shape[1]} / {f})",
+                              f"{obs.shape[0]}x{obs.shape[1]}")
+        return shape
+
+    # -- the operator on arrays ------------------------------------------------------------
+    def apply(self, x: np.ndarray) -> np.ndarray:
+        """A x on a numpy image."""
+        y = self.blur.forward(x)
+        if self.sampling == "area":
+            return area_array(y, self.factor)
+        return subsample_array(y, self.factor)
+
+    def adjoint(self, y: np.ndarray) -> np.ndarray:
+        """Aᵀ y on a numpy low-resolution image."""
+        if self.sampling == "area":
+            z = area_adjoint(y, self.factor, self.shape)
+        else:
+            z = upsample_zero(y, self.factor, self.shape)
+        return self.blur.adjoint(z)
+
+    def baseline(self) -> np.ndarray:
+        """The phase-aligned cubic upsampling of the observation (high-res shape)."""
+        y = self.observation
+        if self.sampling == "area":  # block means sit at block centres: shift by (f−1)/2
+            return imaging.centred_cubic(y, self.shape)
+        return imaging.aligned_cubic(y, self.factor, self.shape)
+
+    # -- Model protocol ----------------------------------------------------------------------
+    def param_shapes(self) -> dict[str, tuple]:
+        return {"image": tuple(self.shape)}
+
+    def init_params(self, params: dict[str, np.ndarray], rng: np.random.Generator) -> None:
+        x = params["image"]
+        if self.init == "zeros":
+            x[...] = 0.0
+        elif self.init == "adjoint":
+            x[...] = self.factor ** 2 * self.adjoint(self.observation)
+        else:
+            x[...] = self.baseline()
+
+    def forward(self, params: Mapping[str, Tensor], inputs=None) -> Tensor:
+        z = apply_blur(params["image"], self.blur)
+        return subsample(z, self.factor, mode=self.sampling)
+
+    def data_term(self, params, loss, inputs, targets) -> Tensor:
+        if loss is None:  # ½‖A x − y‖², the ssd loss
+            r = self.forward(params) - self.observation
+            return 0.5 * fe.sum(r * r)
+        return loss(self.forward(params), self.observation if targets is None else targets)
+
+    def image_metrics(self, image: np.ndarray) -> dict[str, float]:
+        """PSNR / SSIM of ``image`` against the ground truth ({} when unknown)."""
+        return {} if self.truth is None else imaging.quality(self.truth, image)
+
+    def metrics(self, pred: np.ndarray, targets: np.ndarray) -> dict[str, float]:
+        """RMS of the observation residual A x − y (the image metrics need x: image_metrics)."""
+        r = np.asarray(pred, dtype=np.float64) - np.asarray(targets, dtype=np.float64)
+        return {"residual_rms": float(np.sqrt(np.mean(r * r)))}
+
+    def save_outputs(self, run_dir: Path, params: Mapping[str, np.ndarray], data) -> list[str]:
+        x = np.asarray(params["image"])
+        base = self.baseline()
+        metrics = {}
+        if self.truth is not None:
+            metrics = {"recovered": self.image_metrics(x), "bicubic": self.image_metrics(base)}
+        return imaging.write_figures(run_dir, recovered=x, observed=self.observation,
+                                     baseline=base, factor=self.factor, truth=self.truth,
+                                     metrics=metrics, suptitle=self.describe())
+
+    def describe(self) -> str:
+        s = "S" if self.sampling == "sample" else "S_area"
+        return (f"A x = {s}_{self.factor}(h ⋆ x), h = {self.blur.kernel.name}, "
+                f"{self.blur.boundary} boundary; x in [0, 1], shape {self.shape}")
+
