@@ -7,11 +7,13 @@ options (see :func:`.base.option_defaults`).
 
 from .base import Optimizer, Prox, StepInfo, option_defaults
 from .gd import GD
+from .momentum import HeavyBall, Nesterov
+from .quasi_newton import BFGS, LBFGS
 from .sgd import SGD
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {
     cls.name: cls
-    for cls in (GD, SGD)
+    for cls in (GD, HeavyBall, Nesterov, LBFGS, BFGS, SGD)
 }
 
 __all__ = ["OPTIMIZERS", "Optimizer", "Prox", "StepInfo", "option_defaults"]

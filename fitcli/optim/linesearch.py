@@ -203,3 +203,42 @@ def _zoom(phi: _Phi, bracket: list, f0: float, dphi0: float, c1: float, c2: floa
     return LineResult(False, best[0], f0, None, None, phi.nfev,
                       f"wolfe line search failed: no sufficient decrease after {phi.nfev} "
                       "evaluations")
+
+
+def estimate_lipschitz(closure: Closure, x: np.ndarray, g: np.ndarray) -> tuple[float, int]:
+    """A secant estimate ‖∇E(x + h) − ∇E(x)‖ / ‖h‖ along h ∝ −g (one evaluation).
+
+    Usually an underestimate of L; :func:`lipschitz_backtracking` raises it as needed.
+    """
+    gn = float(np.sqrt(np.dot(g, g)))
+    if gn == 0 or not np.isfinite(gn):
+        return 1.0, 0
+    h = g * (-1e-3 * max(1.0, float(np.sqrt(np.dot(x, x)))) / gn)
+    _, g1 = closure(x + h)
+    diff = g1 - g
+    L = float(np.sqrt(np.dot(diff, diff) / np.dot(h, h)))
+    return (L if np.isfinite(L) and L > 0 else 1.0), 1
+
+
+def lipschitz_backtracking(closure: Closure, y: np.ndarray, f_y: float, g_y: np.ndarray,
+                           L: float, prox: Callable | None = None, *, eta: float = 2.0,
+                           max_evals: int = 60):
+    """Beck–Teboulle backtracking: the smallest L·ηⁱ with
+    E(p) ≤ E(y) + ∇E(y)ᵀ(p − y) + (L/2)‖p − y‖², p = prox_{1/L}(y − ∇E(y)/L).
+
+    ``prox(v, step)`` defaults to the identity (plain gradient step). Returns
+    ``(L, p, E(p), evaluations, ok)``; only values (no gradients) are evaluated.
+    """
+    for nfev in range(1, max_evals + 1):
+        p = y - g_y * (1.0 / L)
+        if prox is not None:
+            p = prox(p, 1.0 / L)
+        f_p, _ = closure(p, need_grad=False)
+        f_p = _finite(f_p)
+        diff = p - y
+        model = f_y + float(np.dot(g_y, diff)) + 0.5 * L * float(np.dot(diff, diff))
+        # relative slack: at convergence both sides agree to rounding
+        if f_p <= model + 1e-12 * abs(f_y):
+            return L, p, f_p, nfev, True
+        L *= eta
+    return L, y, f_y, max_evals, False
