@@ -24,9 +24,12 @@ their gradient checks (several shapes, float64) for the tests and for
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 import fitcli.engine as fe
+from fitcli.engine._jvp import on, tsum
 from fitcli.engine.cases import Case
 from fitcli.engine.tensor import Op
 
@@ -173,10 +176,60 @@ def _gru_vjp_h(g, out, a, u, h):
 _gru_op = Op("gru_pointwise", _gru_fwd, (_gru_vjp_a, _gru_vjp_u, _gru_vjp_h),
              doc="GRU cell after its matmuls: a, u (N, 3H), h (N, H) -> h' (N, H)")
 
-rnn_affine_op = fe.register(_affine_op)
-elman_step_op = fe.register(_elman_op)
-lstm_pointwise_op = fe.register(_lstm_op)
-gru_pointwise_op = fe.register(_gru_op)
+# -- forward-mode rules (engine functions, so reverse-over-forward works) ---------------------
+def _affine_jvp(t, out, x, h, W, U, b):
+    # d(xW + hU + b) = dx W + dh U + x dW + h dU + db
+    return tsum(on(t[0], lambda tx: fe.matmul(tx, W)), on(t[1], lambda th: fe.matmul(th, U)),
+                on(t[2], lambda tW: fe.matmul(x, tW)), on(t[3], lambda tU: fe.matmul(h, tU)),
+                t[4])
+
+
+def _elman_jvp(t, out, x, h, W, U, b):
+    # d tanh(z) = (1 − tanh² z) dz
+    return (1.0 - out * out) * _affine_jvp(t, out, x, h, W, U, b)
+
+
+def _cols(a, k, H):
+    return None if a is None else a[:, k * H:(k + 1) * H]
+
+
+def _lstm_jvp(t, out, z, c):
+    H = c.shape[-1]
+    i, f, o = (fe.sigmoid(_cols(z, k, H)) for k in (0, 1, 3))
+    g = fe.tanh(_cols(z, 2, H))
+    tz, tcp = t
+    di, df, dg, do = (None if tz is None else _cols(tz, k, H) for k in range(4))
+    # dc' = df c + f dc + di g + i dg  (with dσ = σ(1 − σ) dz, dtanh = (1 − tanh²) dz)
+    dc = tsum(on(df, lambda d: d * f * (1.0 - f) * c), on(tcp, lambda d: f * d),
+              on(di, lambda d: d * i * (1.0 - i) * g), on(dg, lambda d: i * (1.0 - g * g) * d))
+    tc = fe.tanh(out[:, H:])
+    # dh = do tanh c' + o (1 − tanh² c') dc'
+    dh = tsum(on(do, lambda d: d * o * (1.0 - o) * tc), o * (1.0 - tc * tc) * dc)
+    return fe.concatenate([dh, dc], axis=-1)
+
+
+def _gru_jvp(t, out, a, u, h):
+    H = h.shape[-1]
+    ta, tu, th = t
+    r = fe.sigmoid(_cols(a, 0, H) + _cols(u, 0, H))
+    z = fe.sigmoid(_cols(a, 1, H) + _cols(u, 1, H))
+    un = _cols(u, 2, H)
+    n = fe.tanh(_cols(a, 2, H) + r * un)
+    direct = on(th, lambda d: z * d)                  # ∂h'/∂h = z (direct path)
+    if ta is None and tu is None:
+        return direct
+    pre = [tsum(_cols(ta, k, H), _cols(tu, k, H)) for k in range(2)]
+    dr = r * (1.0 - r) * pre[0]
+    dz = z * (1.0 - z) * pre[1]
+    # dn = (1 − n²)(da_n + dr u_n + r du_n);  dh' = (1 − z) dn + (h − n) dz + z dh
+    dn = (1.0 - n * n) * tsum(_cols(ta, 2, H), dr * un, on(_cols(tu, 2, H), lambda d: r * d))
+    return tsum((1.0 - z) * dn, (h - n) * dz, direct)
+
+
+rnn_affine_op = fe.register(replace(_affine_op, jvp=_affine_jvp))
+elman_step_op = fe.register(replace(_elman_op, jvp=_elman_jvp))
+lstm_pointwise_op = fe.register(replace(_lstm_op, jvp=_lstm_jvp))
+gru_pointwise_op = fe.register(replace(_gru_op, jvp=_gru_jvp))
 
 
 def rnn_affine(x, h, W, U, b) -> fe.Tensor:
