@@ -14,3 +14,6 @@ def register(entry: DatasetEntry) -> DatasetEntry:
 
 
 __all__ = ["DATASETS", "DataContext", "Dataset", "DatasetEntry", "register", "resolve_path"]
+
+
+from . import tabular  # noqa: E402,F401  (registers digits, spirals, moons)

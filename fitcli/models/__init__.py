@@ -18,3 +18,7 @@ def register(cls: type[Model]) -> type[Model]:
 
 
 __all__ = ["MODELS", "Model", "ParamVector", "register"]
+
+from .mlp import MLP  # noqa: E402
+
+register(MLP)

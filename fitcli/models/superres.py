@@ -27,6 +27,8 @@ from .. import imaging
 from ..data.base import DataContext, Dataset
 from ..engine import Tensor
 from ..errors import ConfigError
+from ..losses import LOSSES, Loss
+from ..losses import register as register_loss
 from ..operators import Blur, kernel_from_spec, subsample
 from ..operators import blur as apply_blur
 from ..operators.sampling import area_adjoint, area_array, subsample_array, upsample_zero
@@ -179,6 +181,10 @@ class SuperRes(Model):
         """PSNR / SSIM of ``image`` against the ground truth ({} when unknown)."""
         return {} if self.truth is None else imaging.quality(self.truth, image)
 
+    def param_metrics(self, params: Mapping[str, np.ndarray]) -> dict[str, float]:
+        """PSNR / SSIM of the current image against the truth (logged live by the fit loop)."""
+        return self.image_metrics(np.asarray(params["image"]))
+
     def metrics(self, pred: np.ndarray, targets: np.ndarray) -> dict[str, float]:
         """RMS of the observation residual A x − y (the image metrics need x: image_metrics)."""
         r = np.asarray(pred, dtype=np.float64) - np.asarray(targets, dtype=np.float64)
@@ -199,3 +205,19 @@ class SuperRes(Model):
         return (f"A x = {s}_{self.factor}(h ⋆ x), h = {self.blur.kernel.name}, "
                 f"{self.blur.boundary} boundary; x in [0, 1], shape {self.shape}")
 
+
+
+class SSD(Loss):
+    """½ Σ r² over pixels, r = A x − y: the data term of imaging problems."""
+
+    name = "ssd"
+    tasks = ("image",)
+    formula = "½‖A x − y‖²"
+
+    def __call__(self, pred: Tensor, target: np.ndarray) -> Tensor:
+        r = pred - np.asarray(target, dtype=pred.dtype).reshape(pred.shape)
+        return 0.5 * fe.sum(r * r)
+
+
+if "ssd" not in LOSSES:  # one ssd for every imaging model (registration may define it too)
+    register_loss(SSD)

@@ -1,0 +1,420 @@
+"""YAML config → validated, resolved settings.
+
+Reading: a safe loader that rejects duplicate keys. Overrides: ``--set a.b=v``
+(values parsed as YAML). Validation, before any compute: every key of every
+section is checked against the schema of the component it configures — a
+component's keyword-only constructor arguments ARE its YAML options, coerced
+to their annotations (``1e-3`` becomes a float where a float is expected).
+Errors name the dotted field path, what was expected and what was found, and
+suggest the closest valid name for an unknown key or component.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import inspect
+import re
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Union, get_args, get_origin
+
+import yaml
+
+from .errors import ConfigError, InputError
+
+TOP_KEYS = ("name", "seed", "dtype", "data", "model", "loss", "regularization", "optimizer",
+            "output")
+STOP_KEYS = {"iterations": 100, "tol": 0.0, "rtol": 0.0, "time_limit": None}
+OUTPUT_KEYS = {"dir": None, "every": 10, "checkpoint_every": 50, "plot": True}
+SKIP_ARGS = {"self", "data", "x", "rng", "n_samples", "ctx"}
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(inf|nan)$", re.I)
+
+
+# -- reading ----------------------------------------------------------------------------
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a mapping with the same key twice (PyYAML keeps the last)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r} (first on line {seen[key] + 1})",
+                    key_node.start_mark)
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
+
+def parse_yaml(text: str, source: str = "<config>"):
+    """Parse YAML text safely; a syntax error or duplicate key becomes one InputError line."""
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark is not None else source
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise InputError(f"{where}: invalid YAML: {problem}") from None
+
+
+def read_config(path: str | Path) -> dict:
+    """Read a config file into a dict (safe loader, duplicate keys rejected)."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{p}: config file not found")
+    raw = parse_yaml(p.read_text(encoding="utf-8"), str(p))
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise InputError(f"{p}: expected a YAML mapping at the top level, got {type(raw).__name__}")
+    return raw
+
+
+def apply_overrides(raw: dict, sets: list[str] | dict | None) -> dict:
+    """A copy of ``raw`` with ``KEY.PATH=VALUE`` overrides applied (values parsed as YAML)."""
+    out = copy.deepcopy(raw)
+    items = sets.items() if isinstance(sets, dict) else [_split_set(s) for s in sets or []]
+    for key, value in items:
+        parts = str(key).split(".")
+        node = out
+        for i, part in enumerate(parts[:-1]):
+            nxt = _child(node, part, ".".join(parts[:i + 1]), create=True)
+            node = nxt
+        _assign(node, parts[-1], value, str(key))
+    return out
+
+
+def _split_set(s: str):
+    if "=" not in s:
+        raise ConfigError("--set", "KEY.PATH=VALUE", s)
+    key, text = s.split("=", 1)
+    return key.strip(), parse_yaml(text, f"--set {key.strip()}")
+
+
+def _child(node, part, path, create):
+    if isinstance(node, list):
+        if not part.isdigit() or int(part) >= len(node):
+            raise ConfigError(path, f"an index below {len(node)}", part)
+        return node[int(part)]
+    if not isinstance(node, dict):
+        raise ConfigError(path, "a mapping to set a key in", node)
+    if part not in node or node[part] is None:
+        node[part] = {}
+    return node[part]
+
+
+def _assign(node, part, value, path):
+    if isinstance(node, list):
+        if not part.isdigit() or int(part) >= len(node):
+            raise ConfigError(path, f"an index below {len(node)}", part)
+        node[int(part)] = value
+    elif isinstance(node, dict):
+        node[part] = value
+    else:
+        raise ConfigError(path, "a mapping to set a key in", node)
+
+
+# -- options from signatures ---------------------------------------------------------
+@dataclass(frozen=True)
+class Option:
+    name: str
+    annotation: Any
+    default: Any
+    required: bool
+
+
+def options_of(fn) -> dict[str, Option]:
+    """The YAML options of a component: its keyword-only arguments (minus context args)."""
+    target = fn.__init__ if inspect.isclass(fn) else fn
+    try:
+        hints = typing.get_type_hints(target)
+    except Exception:  # unresolvable annotation: fall back to the defaults' types
+        hints = {}
+    opts = {}
+    for p in inspect.signature(target).parameters.values():
+        if p.kind is not p.KEYWORD_ONLY or p.name in SKIP_ARGS:
+            continue
+        required = p.default is p.empty
+        ann = hints.get(p.name)
+        if ann is None and not required and p.default is not None:
+            ann = type(p.default)
+        opts[p.name] = Option(p.name, ann, None if required else p.default, required)
+    return opts
+
+
+def describe_type(ann) -> str:
+    """'a number', 'a list of integers', 'one of a, b' ... for error messages."""
+    origin = get_origin(ann)
+    if ann is None or ann is Any:
+        return "any value"
+    if origin is Literal:
+        return "one of " + ", ".join(map(str, get_args(ann)))
+    if origin in (Union, types.UnionType):
+        return " or ".join(describe_type(a) for a in get_args(ann) if a is not type(None))
+    if origin in (list, tuple) or ann in (list, tuple):
+        args = get_args(ann)
+        inner = describe_type(args[0]) if args else "values"
+        return "a list of " + (inner.split(" ", 1)[1] + "s" if inner.startswith("a") else inner)
+    return {bool: "true or false", int: "an integer", float: "a number", str: "a string",
+            dict: "a mapping", Path: "a file path"}.get(ann, f"a {getattr(ann, '__name__', ann)}")
+
+
+def coerce(value, ann, path: str):
+    """``value`` converted to annotation ``ann`` or a ConfigError naming ``path``."""
+    origin = get_origin(ann)
+    if ann is None or ann is Any:
+        return value
+    if origin in (Union, types.UnionType):
+        members = get_args(ann)
+        if value is None and type(None) in members:
+            return None
+        for member in sorted((m for m in members if m is not type(None)),
+                             key=lambda m: m is str):  # numbers before strings: "1e-3"
+            try:
+                return coerce(value, member, path)
+            except ConfigError:
+                continue
+        raise ConfigError(path, describe_type(ann), value)
+    if origin is Literal:
+        choices = get_args(ann)
+        if value in choices:
+            return value
+        raise ConfigError(path, describe_type(ann), value, _hint(value, choices))
+    if origin in (list, tuple) or ann in (list, tuple):
+        args = get_args(ann)
+        if not isinstance(value, (list, tuple)):
+            value = [value]  # a scalar where a list is expected: a one-element list
+        return [coerce(v, args[0] if args else None, f"{path}[{i}]") for i, v in enumerate(value)]
+    if ann is bool:
+        if isinstance(value, bool):
+            return value
+    elif ann is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+    elif ann is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str) and _NUMBER.match(value.strip()):
+            return float(value)  # PyYAML reads 1e-3 (no dot) as a string
+    elif ann in (str, Path):
+        if isinstance(value, str):
+            return value
+    elif ann is dict or origin is dict:
+        if isinstance(value, dict):
+            return value
+    elif isinstance(value, ann):
+        return value
+    raise ConfigError(path, describe_type(ann), value)
+
+
+def _hint(value, choices) -> str:
+    close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1, cutoff=0.5)
+    return f"did you mean {close[0]!r}?" if close else ""
+
+
+def check_keys(section: dict, allowed, path: str) -> None:
+    """Unknown keys → error with the closest valid name."""
+    for key in section:
+        if key not in allowed:
+            full = f"{path}.{key}" if path else str(key)
+            hint = _hint(key, allowed) or "valid keys: " + ", ".join(allowed)
+            raise ConfigError(full, "a known key", None, hint) from None
+
+
+def resolve_options(section: dict, fn, path: str, extra=()) -> dict:
+    """Check ``section`` against ``fn``'s options; coerce; fill defaults; required present."""
+    opts = options_of(fn)
+    check_keys(section, list(opts) + list(extra), path)
+    out = {}
+    for name, opt in opts.items():
+        if name in section:
+            out[name] = coerce(section[name], opt.annotation, f"{path}.{name}")
+        elif opt.required:
+            raise ConfigError(f"{path}.{name}", describe_type(opt.annotation) + " (required)")
+        else:
+            out[name] = opt.default
+    return out
+
+
+def _component(value, registry: dict, path: str, default: str | None = None):
+    """``type`` of a section (string or mapping) → (name, class, remaining options)."""
+    if value is None and default is not None:
+        value = default
+    if isinstance(value, str):
+        value = {"type": value}
+    if not isinstance(value, dict):
+        raise ConfigError(path, "a name or a mapping with a 'type'", value)
+    if "type" not in value:
+        raise ConfigError(f"{path}.type", "one of " + ", ".join(registry) + " (required)")
+    name = value["type"]
+    if name not in registry:
+        raise ConfigError(f"{path}.type", "one of " + ", ".join(registry), name,
+                          _hint(name, registry))
+    return name, registry[name], {k: v for k, v in value.items() if k != "type"}
+
+
+def registries() -> dict[str, dict]:
+    """Every registry, imported here (and only here) so that config stays light to import."""
+    from .data import DATASETS
+    from .losses import LOSSES
+    from .models import MODELS
+    from .regularizers import REGULARIZERS
+    try:
+        from .optim import OPTIMIZERS
+    except ImportError:  # the optimizer package not yet present
+        OPTIMIZERS = {}
+    return {"models": MODELS, "losses": LOSSES, "optimizers": OPTIMIZERS,
+            "datasets": DATASETS, "regularizers": REGULARIZERS}
+
+
+# -- the resolved config ---------------------------------------------------------------
+@dataclass(frozen=True)
+class Config:
+    """A validated config: names resolved to classes, options coerced, defaults filled."""
+
+    name: str
+    seed: int
+    dtype: str
+    base_dir: Path                      # relative data paths resolve here
+    model_cls: type
+    model: dict                         # the model's options (without type)
+    data: dict                          # the data loader's options
+    loss_cls: type
+    loss: dict
+    regularization: list               # [(name, class, weight, options)]
+    optimizer_cls: type
+    optimizer: dict                     # the optimizer's own options (without stop keys)
+    stop: dict                          # iterations, tol, rtol, time_limit
+    output: dict                        # dir, every, checkpoint_every, plot
+    resolved: dict = field(repr=False)  # the full resolved config, as written to config.yaml
+
+
+def resolve(raw: dict, base_dir: str | Path = ".", default_name: str = "run") -> Config:
+    """Validate a raw config dict (overrides already applied) into a :class:`Config`."""
+    if not isinstance(raw, dict):
+        raise ConfigError("config", "a mapping", raw)
+    reg = registries()
+    check_keys(raw, TOP_KEYS, "")
+    name = coerce(raw.get("name", default_name), str, "name")
+    if not re.fullmatch(r"[\w.\-]+", name):
+        raise ConfigError("name", "letters, digits, '.', '-' or '_' (it names the run folder)",
+                          name)
+    seed = coerce(raw.get("seed", 0), int, "seed")
+    if seed < 0:
+        raise ConfigError("seed", "a non-negative integer", seed)
+    dtype = coerce(raw.get("dtype", "float64"), Literal["float64", "float32"], "dtype")
+
+    model_name, model_cls, model_raw = _component(raw.get("model"), reg["models"], "model")
+    model = resolve_options(model_raw, model_cls, "model")
+    data_raw = _section(raw, "data")
+    data = resolve_options(data_raw, model_cls.load_data, "data")
+
+    loss_name, loss_cls, loss_raw = _component(raw.get("loss"), reg["losses"], "loss",
+                                               default=model_cls.default_loss)
+    loss = resolve_options(loss_raw, loss_cls, "loss")
+
+    regs = _regularization(raw.get("regularization"), reg["regularizers"])
+
+    opt_raw = _section(raw, "optimizer")
+    opt_name, opt_cls, opt_rest = _component(opt_raw or None, reg["optimizers"], "optimizer")
+    stop_raw = {k: opt_rest.pop(k) for k in list(opt_rest) if k in STOP_KEYS}
+    optimizer = resolve_options(opt_rest, opt_cls, "optimizer", extra=STOP_KEYS)
+    stop = _stop(stop_raw)
+    output = _output(_section(raw, "output"))
+
+    resolved = {
+        "name": name, "seed": seed, "dtype": dtype, "data": data,
+        "model": {"type": model_name, **model},
+        "loss": {"type": loss_name, **loss},
+        "regularization": [{"type": n, "weight": w, **o} for n, _, w, o in regs],
+        "optimizer": {"type": opt_name, **stop, **optimizer},
+        "output": output,
+    }
+    return Config(name, seed, dtype, Path(base_dir), model_cls, model, data, loss_cls, loss,
+                  regs, opt_cls, optimizer, stop, output, resolved)
+
+
+def _section(raw: dict, key: str) -> dict:
+    value = raw.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(key, "a mapping", value)
+    return value
+
+
+def _regularization(value, registry) -> list:
+    if value is None:
+        return []
+    if isinstance(value, dict):
+        value = [value]
+    if not isinstance(value, list):
+        raise ConfigError("regularization", "a list of {type, weight} terms", value)
+    out = []
+    for i, term in enumerate(value):
+        path = f"regularization[{i}]"
+        name, cls, rest = _component(term, registry, path)
+        if "weight" not in rest:
+            raise ConfigError(f"{path}.weight", "a non-negative number (required)")
+        weight = coerce(rest.pop("weight"), float, f"{path}.weight")
+        if not weight >= 0 or weight == float("inf"):
+            raise ConfigError(f"{path}.weight", "a non-negative number", weight)
+        out.append((name, cls, weight, resolve_options(rest, cls, path, extra=("weight",))))
+    return out
+
+
+def _positive(value, path, kind, allow_zero=False):
+    v = coerce(value, kind, path)
+    if not (v >= 0 if allow_zero else v > 0) or v == float("inf"):
+        bound = "non-negative" if allow_zero else "positive"
+        raise ConfigError(path, f"a {bound} {'integer' if kind is int else 'number'}", value)
+    return v
+
+
+def _stop(raw: dict) -> dict:
+    stop = dict(STOP_KEYS)
+    if "iterations" in raw:
+        stop["iterations"] = _positive(raw["iterations"], "optimizer.iterations", int)
+    for key in ("tol", "rtol"):
+        if key in raw:
+            stop[key] = _positive(raw[key], f"optimizer.{key}", float, allow_zero=True)
+    if raw.get("time_limit") is not None:
+        stop["time_limit"] = _positive(raw["time_limit"], "optimizer.time_limit", float)
+    return stop
+
+
+def _output(raw: dict) -> dict:
+    check_keys(raw, list(OUTPUT_KEYS), "output")
+    out = dict(OUTPUT_KEYS)
+    if raw.get("dir") is not None:
+        out["dir"] = coerce(raw["dir"], str, "output.dir")
+    for key in ("every", "checkpoint_every"):
+        if key in raw:
+            out[key] = _positive(raw[key], f"output.{key}", int)
+    if "plot" in raw:
+        out["plot"] = coerce(raw["plot"], bool, "output.plot")
+    return out
+
+
+def load(path: str | Path | dict, overrides: list[str] | dict | None = None,
+         seed: int | None = None) -> Config:
+    """Read (a path or a dict), apply overrides (and ``seed``), validate."""
+    if isinstance(path, dict):
+        raw, base_dir, default_name = path, Path.cwd(), "run"
+    else:
+        raw = read_config(path)
+        base_dir, default_name = Path(path).resolve().parent, Path(path).stem
+    raw = apply_overrides(raw, overrides)
+    if seed is not None:
+        raw["seed"] = seed
+    return resolve(raw, base_dir, default_name)
+
+
+def dump(cfg: Config) -> str:
+    """The resolved config as YAML text."""
+    return yaml.safe_dump(cfg.resolved, sort_keys=False, default_flow_style=None)

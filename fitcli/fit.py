@@ -1,0 +1,397 @@
+"""The one fitting loop, shared by ``train`` and ``solve``.
+
+``run(problem, run_dir)`` drives ``problem.optimizer`` through the optimizer
+protocol (``fitcli/optim/base.py``): it builds the closure once — parameters
+are views of the optimizer's flat vector, the gradient is gathered into one
+new flat array per evaluation — and then iterates, stopping on
+``optimizer.iterations``, ``tol`` (gradient norm), ``rtol`` (relative change
+of the loss between iterations), ``time_limit`` (seconds), an optimizer's own
+``StepInfo.stop``, a non-finite loss or gradient (status ``diverged``), or
+SIGINT/SIGTERM (status ``interrupted``, after writing the checkpoint). Every
+``output.every`` iterations it evaluates the full objective term by term and
+the model's metrics, appends a row to ``metrics.csv`` and reports a
+:class:`Progress` to the callback; it never prints.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import config as C
+from .api import Problem, leaves_objective
+from .engine import no_grad
+from .errors import InputError
+from .models.base import Model
+
+__all__ = ["Progress", "make_closure", "run"]
+
+
+@dataclass
+class Progress:
+    """One logged row, for the CLI to render (or a notebook callback)."""
+
+    iteration: int
+    total: int
+    row: dict
+    main: str                         # the row key of the main metric (e.g. val_accuracy)
+    final: bool = False
+    summary: dict | None = None
+
+
+@dataclass
+class LoopState:
+    iteration: int = 0
+    seconds: float = 0.0
+    nfev: int = 0
+    ngev: int = 0
+    prev_loss: float = float("nan")
+
+
+def make_closure(problem: Problem):
+    """``closure(x, batch=None, need_grad=True) -> (loss, grad)`` over the training data."""
+    pv, data = problem.params, problem.data
+    X, y = data.X_train, data.y_train
+    include = not problem.prox_handles_nonsmooth
+
+    def closure(x, batch=None, need_grad=True):
+        Xb, yb = (X, y) if batch is None else (None if X is None else X[batch], y[batch])
+        if not need_grad:
+            with no_grad():
+                total, _ = leaves_objective(problem, pv.leaves(x, False), Xb, yb, include)
+            return float(total.data), None
+        leaves = pv.leaves(x, True)
+        total, _ = leaves_objective(problem, leaves, Xb, yb, include)
+        if total.requires_grad:
+            total.backward()
+        return float(total.data), pv.gather_grad(leaves, np.empty_like(x))
+
+    closure.quadratic = getattr(problem.model, "quadratic", False)
+    return closure
+
+
+def evaluate(problem: Problem, x: np.ndarray) -> dict:
+    """Full objective, its terms and the model's metrics at ``x`` (no graph recorded)."""
+    model, data, pv = problem.model, problem.data, problem.params
+    custom = type(model).data_term is not Model.data_term
+    row = {}
+    with no_grad():
+        leaves = pv.leaves(x, False)
+        total, terms = leaves_objective(problem, leaves, data.X_train, data.y_train, True)
+        row["loss"] = float(total.data)
+        row.update({k: float(v.data) for k, v in terms.items()})
+        if not custom:
+            pred = model.forward(leaves, data.X_train).data
+            row.update({f"train_{k}": v for k, v in model.metrics(pred, data.y_train).items()})
+            if data.has_validation:
+                pred = model.forward(leaves, data.X_val)
+                row["val_loss"] = float(problem.loss(pred, data.y_val).data)
+                row.update({f"val_{k}": v
+                            for k, v in model.metrics(pred.data, data.y_val).items()})
+    row.update(getattr(model, "param_metrics", lambda p: {})(pv.unflatten(x)))
+    return row
+
+
+@contextlib.contextmanager
+def _signals(enabled: bool):
+    """SIGINT/SIGTERM set a flag (the loop finishes its step, checkpoints, stops);
+    a second signal interrupts at once."""
+    flag: dict = {"signal": None}
+    if not enabled or threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+
+    def handler(signum, frame):
+        if flag["signal"] is not None:
+            raise KeyboardInterrupt
+        flag["signal"] = signal.Signals(signum).name
+
+    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield flag
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def _nonfinite(problem: Problem, closure, x: np.ndarray, info, k: int) -> str:
+    """Name what went non-finite at iteration k: the loss, or which parameters' gradient."""
+    why = f" ({info.stop})" if info.stop else ""
+    if not np.isfinite(info.loss):
+        return f"non-finite loss ({info.loss}) at iteration {k}{why}"
+    bad_x = [n for n, v in problem.params.unflatten(x).items() if not np.all(np.isfinite(v))]
+    if bad_x:
+        return f"non-finite parameters {', '.join(bad_x)} at iteration {k}{why}"
+    f, g = closure(x)
+    blocks = problem.params.unflatten(g)
+    bad = [n for n, v in blocks.items() if not np.all(np.isfinite(v))] if g is not None else []
+    what = f"gradient of {', '.join(bad)}" if bad else "gradient norm"
+    return f"non-finite {what} at iteration {k}{why}"
+
+
+def _stop_reason(stop: dict, info, state: LoopState, elapsed: float) -> str | None:
+    """The optimizer-wide stopping rules, in the order they are checked."""
+    if info.stop:
+        return f"optimizer: {info.stop}"
+    if stop["tol"] > 0 and info.grad_norm <= stop["tol"]:
+        return f"tol: gradient norm {info.grad_norm:.3g} <= {stop['tol']:g}"
+    prev = state.prev_loss
+    if stop["rtol"] > 0 and np.isfinite(prev) and abs(prev - info.loss) <= stop["rtol"] * max(
+            abs(prev), abs(info.loss), np.finfo(float).tiny):
+        return f"rtol: relative loss change below {stop['rtol']:g}"
+    if stop["time_limit"] is not None and elapsed >= stop["time_limit"]:
+        return f"time_limit: {elapsed:.1f} s >= {stop['time_limit']:g} s"
+    if state.iteration >= stop["iterations"]:
+        return f"iterations: reached {stop['iterations']}"
+    return None
+
+
+def run(problem: Problem, run_dir: Path | None, *, callback=None, resume: Path | None = None,
+        handle_signals: bool = True) -> tuple[dict, list[dict]]:
+    """Fit ``problem``; write the run folder when ``run_dir`` is given.
+
+    Returns ``(summary, history)``: the summary (as summary.json) and the
+    metrics rows (as metrics.csv, including earlier rows of a resumed run).
+    """
+    cfg, opt, x = problem.cfg, problem.optimizer, problem.params.flat
+    stop, every, ck_every = cfg.stop, cfg.output["every"], cfg.output["checkpoint_every"]
+    state = LoopState()
+    if resume is not None:
+        opt_state, saved = load_checkpoint(resume / "checkpoint.npz", problem)
+        opt.load_state_dict(opt_state)
+        state = LoopState(**saved)
+    start_iter = state.iteration
+    if run_dir is not None:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    closure = make_closure(problem)
+    first = evaluate(problem, x)
+    columns = (["iteration", "loss", "grad_norm", "step", "seconds", "nfev", "ngev"]
+               + [k for k in first if k not in ("loss",)])
+    main = next((k for k in (f"val_{problem.model.main_metric}",
+                             f"train_{problem.model.main_metric}") if k in first), "loss")
+    writer = MetricsWriter(run_dir, columns, start_iter) if run_dir else None
+    history = list(writer.previous) if writer else []
+    if run_dir is not None:
+        (run_dir / "config.yaml").write_text(C.dump(cfg), encoding="utf-8")
+
+    def log(info_grad, step, final=False):
+        row = {"iteration": state.iteration, **evaluate(problem, x), "grad_norm": info_grad,
+               "step": step, "seconds": round(state.seconds, 6), "nfev": state.nfev,
+               "ngev": state.ngev}
+        history.append(row)
+        if writer:
+            writer.write(row)
+        if callback:
+            callback(Progress(state.iteration, stop["iterations"], row, main, final))
+
+    if start_iter == 0:
+        f0, g0 = closure(x)
+        log(float(np.linalg.norm(g0)) if g0 is not None else float("nan"), 0.0)
+    x_good = np.empty_like(x)
+    status, reason, info = "done", None, None
+    t0 = time.perf_counter() - state.seconds
+    with _signals(handle_signals) as flag:
+        while reason is None:
+            if state.iteration >= stop["iterations"]:
+                reason = f"iterations: reached {stop['iterations']}"
+                break
+            np.copyto(x_good, x)
+            info = opt.step(closure)
+            state.iteration += 1
+            state.nfev += info.nfev
+            state.ngev += info.ngev
+            state.seconds = time.perf_counter() - t0
+            if not (np.isfinite(info.loss) and np.isfinite(info.grad_norm)
+                    and np.isfinite(np.dot(x, x))):
+                status, reason = "diverged", _nonfinite(problem, closure, x, info,
+                                                        state.iteration)
+                np.copyto(x, x_good)   # keep the last good iterate
+                break
+            reason = _stop_reason(stop, info, state, state.seconds)
+            state.prev_loss = float(info.loss)
+            if state.iteration % every == 0 or reason is not None:
+                log(info.grad_norm, info.step, final=reason is not None)
+            if run_dir is not None and state.iteration % ck_every == 0:
+                save_checkpoint(run_dir, problem, state)
+            if reason is None and flag["signal"] is not None:
+                status, reason = "interrupted", f"interrupted by {flag['signal']}"
+    if info is not None and status != "diverged" and (not history
+                                                      or history[-1]["iteration"]
+                                                      != state.iteration):
+        log(info.grad_norm, info.step, final=True)
+    if writer:
+        writer.file.close()
+    summary = _summary(problem, status, reason, state, history, start_iter)
+    if run_dir is not None:
+        if status != "diverged":
+            save_checkpoint(run_dir, problem, state)
+        files = problem.model.save_outputs(run_dir, problem.params.views, problem.data)
+        if cfg.output["plot"] and history:
+            plot_history(run_dir / "loss.png", history, main, problem.formula)
+            files = ["loss.png", *files]
+        summary["files"] = ["config.yaml", "metrics.csv", "summary.json", "checkpoint.npz",
+                            *files]
+        write_json(run_dir / "summary.json", summary)
+    if callback:
+        callback(Progress(state.iteration, stop["iterations"], history[-1] if history else {},
+                          main, True, summary))
+    return summary, history
+
+
+def _summary(problem: Problem, status, reason, state: LoopState, history, start_iter) -> dict:
+    last = history[-1] if history else {}
+    cfg = problem.cfg
+    return {
+        "name": cfg.name, "status": status, "stop_reason": reason,
+        "objective": problem.formula, "iterations": state.iteration,
+        "seconds": round(state.seconds, 4), "loss": last.get("loss"),
+        "terms": {k: last.get(k) for k in problem.term_names},
+        "metrics": {k: v for k, v in last.items()
+                    if k.startswith(("train_", "val_")) or k not in BASE_COLUMNS
+                    and k not in problem.term_names and k != "loss"},
+        "grad_norm": last.get("grad_norm"), "nfev": state.nfev, "ngev": state.ngev,
+        "optimizer": cfg.resolved["optimizer"]["type"], "model": cfg.resolved["model"]["type"],
+        "n_params": problem.params.size, "dtype": cfg.dtype, "seed": cfg.seed,
+        "resumed_from": start_iter or None,
+    }
+
+
+# -- the run folder -----------------------------------------------------------------------
+BASE_COLUMNS = ("iteration", "loss", "grad_norm", "step", "seconds", "nfev", "ngev")
+
+
+class MetricsWriter:
+    """metrics.csv: header once, one row per log; on resume the file is kept and appended
+    (rows past the checkpoint's iteration, from a run killed without checkpointing, are
+    dropped first)."""
+
+    def __init__(self, run_dir: Path, columns: list[str], start_iter: int):
+        self.path, self.columns = run_dir / "metrics.csv", columns
+        self.previous: list[dict] = []
+        if start_iter > 0 and self.path.exists():
+            lines = self.path.read_text(encoding="utf-8").splitlines()
+            header = lines[0].split(",") if lines else columns
+            kept = [ln for ln in lines[1:] if ln and int(float(ln.split(",")[0])) <= start_iter]
+            self.previous = [dict(zip(header, map(float, ln.split(",")), strict=False))
+                             for ln in kept]
+            if len(kept) != len(lines) - 1:
+                self.path.write_text("\n".join([lines[0], *kept]) + "\n", encoding="utf-8")
+            self.columns = header
+        else:
+            self.path.write_text(",".join(columns) + "\n", encoding="utf-8")
+        self.file = self.path.open("a", encoding="utf-8")
+
+    def write(self, row: dict) -> None:
+        self.file.write(",".join(_fmt(row.get(c, float("nan"))) for c in self.columns) + "\n")
+        self.file.flush()
+
+
+def _fmt(v) -> str:
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    return repr(float(v))
+
+
+def save_checkpoint(run_dir: Path, problem: Problem, state: LoopState) -> Path:
+    """checkpoint.npz — parameters, optimizer state (incl. its generator), loop state —
+    written to a temporary file, flushed, then renamed over the old one (atomic)."""
+    arrays = {"x": problem.params.flat, "base_dir": np.array(str(problem.cfg.base_dir)),
+              "dtype": np.array(problem.cfg.dtype)}
+    for k, v in vars(state).items():
+        arrays[f"loop.{k}"] = np.array(v)
+    for k, v in problem.optimizer.state_dict().items():
+        if v is not None:
+            arrays[f"opt.{k}"] = np.asarray(v)
+    path, tmp = run_dir / "checkpoint.npz", run_dir / ".checkpoint.tmp.npz"
+    with tmp.open("wb") as f:
+        np.savez(f, **arrays)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    return path
+
+
+def _scalar(a: np.ndarray):
+    if a.ndim == 0:
+        return str(a) if a.dtype.kind == "U" else a.item()
+    return a
+
+
+def load_checkpoint(path: Path, problem: Problem) -> tuple[dict, dict]:
+    """Restore the parameters in place; return (optimizer state, loop state)."""
+    if not path.exists():
+        raise InputError(f"--resume: no checkpoint at {path}")
+    try:
+        with np.load(path) as f:
+            data = {k: f[k] for k in f.files}
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: unreadable checkpoint ({exc})") from None
+    x = data.get("x")
+    if x is None or x.shape != problem.params.flat.shape:
+        raise InputError(f"{path}: checkpoint has {None if x is None else x.size} parameters, "
+                         f"the config's model has {problem.params.size}")
+    np.copyto(problem.params.flat, x.astype(problem.params.dtype, copy=False))
+    opt = {k[4:]: _scalar(v) for k, v in data.items() if k.startswith("opt.")}
+    loop = {k[5:]: _scalar(v) for k, v in data.items() if k.startswith("loop.")}
+    return opt, loop
+
+
+def checkpoint_base_dir(path: Path) -> Path | None:
+    """The config directory a run was started from (relative data paths resolve there)."""
+    with np.load(path) as f:
+        return Path(str(f["base_dir"])) if "base_dir" in f.files else None
+
+
+def write_json(path: Path, obj: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(obj, indent=2, default=_json_default) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _json_default(o):
+    if isinstance(o, (np.generic,)):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    return str(o)
+
+
+def plot_history(path: Path, history: list[dict], main: str, title: str) -> None:
+    """loss.png: objective (train) and validation loss, and the main metric, per iteration."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    it = np.array([r["iteration"] for r in history], dtype=float)
+    series = {k: np.array([r.get(k, np.nan) for r in history], dtype=float)
+              for k in ("loss", "val_loss", main.replace("val_", "train_"), main)}
+    panels = 2 if main != "loss" else 1
+    fig, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 4), squeeze=False)
+    ax = axes[0, 0]
+    ax.plot(it, series["loss"], label="training objective")
+    if np.isfinite(series["val_loss"]).any():
+        ax.plot(it, series["val_loss"], label="validation loss")
+    if np.all(series["loss"][np.isfinite(series["loss"])] > 0):
+        ax.set_yscale("log")
+    ax.set(xlabel="iteration", ylabel="loss")
+    ax.legend()
+    if panels == 2:
+        ax = axes[0, 1]
+        for key in dict.fromkeys((main.replace("val_", "train_"), main)):
+            if np.isfinite(series[key]).any():
+                ax.plot(it, series[key], label=key)
+        ax.set(xlabel="iteration", ylabel=main.split("_", 1)[-1])
+        ax.legend()
+    fig.suptitle(title, fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -1,0 +1,105 @@
+"""The multilayer perceptron: affine layers with an activation between them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from .. import engine as fe
+from ..data.base import Dataset
+from ..data.tabular import load_tabular
+from ..engine import Tensor
+from ..errors import ConfigError
+from .base import Model
+
+ACTIVATIONS = {"tanh": fe.tanh, "relu": fe.relu, "sigmoid": fe.sigmoid, "softplus": fe.softplus}
+
+
+class MLP(Model):
+    """f(x; θ) = W_L σ(… σ(W_1 x + b_1) …) + b_L; input and output sizes from the data.
+
+    Parameters ``W1, b1, …, WL, bL`` with ``Wk`` of shape (fan_in, fan_out)
+    (rows are inputs, so a batch X (N, D) maps as X @ W). The output is C
+    logits for C > 2 classes, one logit for two, K values for K regression
+    targets.
+    """
+
+    name = "mlp"
+    load_data = staticmethod(load_tabular)
+    default_loss = "logistic"
+    main_metric = "accuracy"
+
+    def __init__(self, data: Dataset, *, hidden: list[int] = (64,),
+                 activation: Literal["tanh", "relu", "sigmoid", "softplus"] = "tanh",
+                 init: Literal["xavier", "he"] = "xavier"):
+        super().__init__(data)
+        for i, h in enumerate(hidden):
+            if not (isinstance(h, int) and h > 0):
+                raise ConfigError(f"model.hidden[{i}]", "a positive integer", h)
+        if data.X_train is None:
+            raise ConfigError("data", "samples with features for an mlp")
+        self.sizes = [data.n_features, *hidden, data.n_outputs]
+        self.activation, self.init = activation, init
+        self.act = ACTIVATIONS[activation]
+        if data.task != "classification":
+            self.main_metric = "r2"
+
+    def param_shapes(self) -> dict[str, tuple]:
+        shapes = {}
+        for k, (a, b) in enumerate(zip(self.sizes[:-1], self.sizes[1:], strict=True), 1):
+            shapes[f"W{k}"] = (a, b)
+            shapes[f"b{k}"] = (b,)
+        return shapes
+
+    def init_params(self, params: dict[str, np.ndarray], rng: np.random.Generator) -> None:
+        """Xavier (Glorot) uniform U(±√(6/(fan_in+fan_out))) or He normal N(0, 2/fan_in);
+        biases 0."""
+        for name, view in params.items():
+            if name.startswith("b"):
+                view[...] = 0.0
+                continue
+            fan_in, fan_out = view.shape
+            if self.init == "he":
+                view[...] = rng.standard_normal(view.shape) * np.sqrt(2.0 / fan_in)
+            else:
+                bound = np.sqrt(6.0 / (fan_in + fan_out))
+                view[...] = rng.uniform(-bound, bound, view.shape)
+
+    def forward(self, params: Mapping[str, Tensor], inputs) -> Tensor:
+        """Logits / outputs (N, n_outputs) for inputs (N, D)."""
+        n_layers = len(self.sizes) - 1
+        h = inputs
+        for k in range(1, n_layers + 1):
+            h = fe.matmul(h, params[f"W{k}"]) + params[f"b{k}"]
+            if k < n_layers:
+                h = self.act(h)
+        return h
+
+    def describe(self) -> str:
+        return f"mlp {'-'.join(map(str, self.sizes))}, {self.activation}"
+
+    def save_outputs(self, run_dir: Path, params: Mapping[str, np.ndarray], data) -> list[str]:
+        """predictions.csv: split, target and prediction of every sample (class labels or
+        values)."""
+        rows = []
+        for split, X, y in (("train", data.X_train, data.y_train), ("validation", data.X_val,
+                                                                      data.y_val)):
+            if X is None:
+                continue
+            pred = self.predict(params, X)
+            if data.task == "classification":
+                classes = data.extras["classes"]
+                lab = (pred[:, 0] > 0).astype(int) if pred.shape[1] == 1 else pred.argmax(1)
+                pred, y = classes[lab], classes[y]
+            rows.append(np.column_stack([np.full(len(y), split == "validation"),
+                                         y.reshape(len(y), -1), pred.reshape(len(y), -1)]))
+        table = np.concatenate(rows)
+        k = (table.shape[1] - 1) // 2
+        header = ",".join(["validation"] + [f"target{i}" if k > 1 else "target" for i in range(k)]
+                          + [f"prediction{i}" if k > 1 else "prediction" for i in range(k)])
+        np.savetxt(run_dir / "predictions.csv", table, delimiter=",", header=header,
+                   comments="", fmt="%.10g")
+        return ["predictions.csv"]
