@@ -96,7 +96,7 @@ def evaluate(problem: Problem, x: np.ndarray) -> dict:
                 row["val_loss"] = float(problem.loss(pred, data.y_val).data)
                 row.update({f"val_{k}": v
                             for k, v in model.metrics(pred.data, data.y_val).items()})
-    row.update(getattr(model, "param_metrics", lambda p: {})(pv.unflatten(x)))
+    row.update(model.param_metrics(pv.unflatten(x)))
     return row
 
 

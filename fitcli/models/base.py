@@ -54,10 +54,19 @@ Metrics and outputs
     accuracy for classification, R² for regression); the fit loop evaluates
     them on the training and the validation part every ``output.every``
     iterations and logs them as ``train_<m>`` / ``val_<m>``. ``main_metric``
-    names the one shown in the progress line. ``save_outputs(run_dir, params,
+    names the one shown in the progress line. ``param_metrics(params) -> dict``
+    (optional) adds metrics computed from the parameters themselves (PSNR of
+    a recovered image against the ground truth, displacement error, ...),
+    logged under their own names. ``save_outputs(run_dir, params,
     data) -> list[str]`` writes the model's extra run-folder files
     (predictions, recovered.png, displacement.npy, ...) and returns their
     names; it must not print.
+
+Tiny size
+    ``tiny`` (class attribute): dotted ``--set`` overrides that make any config
+    of this kind small and fast, e.g. ``{"model.hidden": [4]}`` or
+    ``{"data.size": 16}``. The smoke test of ``configs/`` and ``fitcli
+    gradcheck CONFIG`` apply them (plus a few iterations).
 """
 
 from __future__ import annotations
@@ -142,6 +151,7 @@ class Model:
     default_loss: ClassVar[str] = "mse"      # used when the config has no ``loss:``
     main_metric: ClassVar[str] = "loss"      # shown in progress: val_<main_metric>
     batchable: ClassVar[bool] = True         # data term is a mean over samples
+    tiny: ClassVar[dict] = {}                # --set overrides for a tiny run (tests, gradcheck)
 
     def __init__(self, data, **options):
         self.data = data
@@ -181,6 +191,10 @@ class Model:
         if task == "classification":
             return classification_metrics(pred, targets)
         return regression_metrics(pred, targets)
+
+    def param_metrics(self, params: Mapping[str, np.ndarray]) -> dict[str, float]:
+        """Metrics of the parameters themselves (e.g. PSNR against a ground truth)."""
+        return {}
 
     def save_outputs(self, run_dir: Path, params: Mapping[str, np.ndarray], data) -> list[str]:
         """Write the model's extra run-folder files; return their names."""

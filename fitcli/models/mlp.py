@@ -31,6 +31,7 @@ class MLP(Model):
     load_data = staticmethod(load_tabular)
     default_loss = "logistic"
     main_metric = "accuracy"
+    tiny = {"model.hidden": [4]}
 
     def __init__(self, data: Dataset, *, hidden: list[int] = (64,),
                  activation: Literal["tanh", "relu", "sigmoid", "softplus"] = "tanh",
