@@ -343,10 +343,13 @@ def _push_tangent(op: Op, result: Tensor, inputs: tuple, params: dict) -> None:
     tangents = [x.tangent if isinstance(x, Tensor) else None for x in inputs]
     if all(t is None for t in tangents):
         return
-    if op.jvp is None:
+    if op.jvp is None and not (op.linear and len(inputs) == 1):
         raise EngineError(f"{op.name}: this primitive has no forward-mode (JVP) rule")
     with forward_mode(False):  # the rule's own ops carry no tangents
-        t = op.jvp(tangents, result, *inputs, **params)
+        if op.jvp is None:  # a linear map of one input: its tangent is the map of the tangent
+            t = apply(op, tangents[0], **params)
+        else:
+            t = op.jvp(tangents, result, *inputs, **params)
         if t.shape != result.shape:
             t = _F.broadcast_to(t, result.shape)
     result.tangent = t
