@@ -187,3 +187,35 @@ def leaves_objective(problem: Problem, leaves: Mapping[str, Tensor], inputs, tar
     for v in terms.values():
         total = v if total is None else total + v
     return total, terms
+
+
+def check_objective(config: str | Path, overrides: list[str] | None = None, seed: int = 0,
+                    max_samples: int = 16):
+    """Gradcheck a config's whole objective per parameter block, on a tiny version of it.
+
+    The model kind's ``tiny`` overrides and ``dtype: float64`` are applied,
+    the parameters are the seeded initial point, and at most ``max_samples``
+    training samples are used. Returns (list of CheckResult, objective formula).
+    """
+    from .engine.gradcheck import check_grad
+
+    raw = C.apply_overrides(C.read_config(config), overrides)
+    base, name = Path(config).resolve().parent, Path(config).stem
+    model_cls = C.resolve(raw, base, name).model_cls
+    raw = C.apply_overrides(raw, {**model_cls.tiny, "dtype": "float64"})
+    problem = build(C.resolve(raw, base, name))
+    data = problem.data
+    n = min(data.n_train, max_samples)
+    X = data.X_train[:n] if data.X_train is not None else None
+    y = data.y_train[:n] if problem.model.batchable else data.y_train
+    names = list(problem.params.shapes)
+
+    def objective(*tensors):
+        return leaves_objective(problem, dict(zip(names, tensors, strict=True)), X, y, True)[0]
+
+    results = check_grad(objective, [problem.params.views[k] for k in names],
+                         name=problem.cfg.name, input_names=names,
+                         rng=np.random.default_rng(seed))
+    for r in results:
+        r.label = "x".join(map(str, r.shape))
+    return results, problem.formula

@@ -8,9 +8,10 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from .errors import FitcliError
+from .errors import FitcliError, InputError
 
 app = typer.Typer(
     add_completion=False,
@@ -41,7 +42,7 @@ def _main(
 
 def fail(exc: FitcliError) -> typer.Exit:
     """One red line on stderr; the exit code the error carries."""
-    err.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+    err.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
     return typer.Exit(exc.exit_code)
 
 
@@ -56,26 +57,41 @@ def _render_checks(title: str, results) -> bool:
     out.print(table)
     failed = [r for r in results if not r.passed]
     for r in failed:
-        err.print(f"[red]FAIL[/red] {r.failure_line()}", soft_wrap=True)
+        err.print(f"[red]FAIL[/red] {escape(r.failure_line())}", soft_wrap=True)
     return not failed
+
+
+# -- config-driven commands ---------------------------------------------------------------
+SetOpt = Annotated[list[str] | None, typer.Option(
+    "--set", help="Override a config value: KEY.PATH=VALUE (YAML value; repeatable).")]
+OutOpt = Annotated[Path | None, typer.Option(
+    "--out", help="The run folder (default: output.dir or runs/<name>).")]
+SeedOpt = Annotated[int | None, typer.Option("--seed", help="Override the config's seed.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the summary.")]
 
 
 @app.command()
 def gradcheck(
-    config: Annotated[Path | None, typer.Argument(help="A config whose objective to check.")] = None,
+    config: Annotated[Path | None, typer.Argument(
+        help="A config whose objective to check.")] = None,
     ops: Annotated[bool, typer.Option("--ops", help="Check every engine primitive.")] = False,
     seed: Annotated[int, typer.Option(help="Seed of the random points and projections.")] = 0,
+    set_: SetOpt = None,
 ) -> None:
     """Compare reverse-mode gradients with central finite differences (float64).
 
     With --ops, every primitive of the engine on a shape battery (scalar,
-    vector, matrix, broadcasting, batched matmul). Exit 0 when all pass, 1 otherwise.
+    vector, matrix, broadcasting, batched matmul). With CONFIG, the config's
+    whole objective (data term + regularizers) per parameter block, on a tiny
+    version of it (the model kind's tiny overrides, float64, at most 16
+    samples). Exit 0 when all pass, 1 otherwise.
     """
     from .engine import gradcheck as gc
     from .engine.cases import make_cases
 
     if not ops and config is None:
         raise fail(FitcliError("gradcheck: give a CONFIG or --ops"))
+    ok = True
     if ops:
         results = []
         for case in make_cases(seed):
@@ -85,11 +101,221 @@ def gradcheck(
             f"pass if |num-ana| <= {gc.ATOL:g} + {gc.RTOL:g}·|num|", results)
         n_fail = sum(not r.passed for r in results)
         out.print(f"{len(results) - n_fail} passed, {n_fail} failed")
-        if not ok:
-            raise typer.Exit(1)
     if config is not None:
-        raise fail(FitcliError(f"{config}: checking a config's objective needs `fitcli train`"
-                               " support, which is not in this version"))
+        from .api import check_objective
+
+        try:
+            results, formula = check_objective(config, set_ or [], seed)
+        except FitcliError as exc:
+            raise fail(exc) from None
+        out.print(f"objective: {formula}", markup=False, soft_wrap=True)
+        ok = _render_checks(
+            f"gradcheck {config}: {len(results)} parameter blocks, eps {gc.EPS:g}, "
+            f"pass if |num-ana| <= {gc.ATOL:g} + {gc.RTOL:g}·|num|", results) and ok
+        n_fail = sum(not r.passed for r in results)
+        out.print(f"{len(results) - n_fail} passed, {n_fail} failed")
+    if not ok:
+        raise typer.Exit(1)
+
+
+def _load(config: Path | None, set_, seed, resume: Path | None = None):
+    from . import config as C
+    from .fit import checkpoint_base_dir
+
+    if config is None:
+        if resume is None:
+            raise FitcliError("give a CONFIG (or --resume RUN_DIR)")
+        path = resume / "config.yaml"
+        raw = C.read_config(path)
+        ckpt = resume / "checkpoint.npz"
+        base = checkpoint_base_dir(ckpt) if ckpt.exists() else None
+        raw = C.apply_overrides(raw, set_)
+        if seed is not None:
+            raw["seed"] = seed
+        return C.resolve(raw, base or path.parent, raw.get("name", resume.name))
+    return C.load(config, set_, seed)
+
+
+def _choose_run_dir(cfg, out_opt: Path | None, resume: Path | None) -> tuple[Path, str | None]:
+    """The run folder: --resume's, --out's (must be new or empty), or output.dir /
+    runs/<name>, where an existing folder is never overwritten: a numbered sibling is used."""
+    if resume is not None:
+        if not (resume / "checkpoint.npz").exists():
+            raise InputError(f"--resume: no checkpoint.npz in {resume}")
+        return resume, None
+    if out_opt is not None:
+        if out_opt.exists() and (not out_opt.is_dir() or any(out_opt.iterdir())):
+            raise InputError(f"--out {out_opt}: exists and is not empty (continue it with "
+                             f"--resume {out_opt}, or choose another folder)")
+        return out_opt, None
+    base = Path(cfg.output["dir"] or Path("runs") / cfg.name)
+    if not base.exists() or (base.is_dir() and not any(base.iterdir())):
+        return base, None
+    k = 2
+    while Path(f"{base}-{k}").exists():
+        k += 1
+    sibling = Path(f"{base}-{k}")
+    return sibling, f"{base} exists; writing to {sibling} instead"
+
+
+def _fmt_row(p) -> str:
+    r = p.row
+    extra = f"  {p.main} {r[p.main]:.4f}" if p.main in r and p.main != "loss" else ""
+    return (f"iter {p.iteration:>6}/{p.total}  loss {r['loss']:.6g}  |g| {r['grad_norm']:.3e}"
+            f"  step {r['step']:.3g}{extra}  {r['seconds']:.1f}s")
+
+
+class _Reporter:
+    """Renders Progress events: a rich bar on a terminal, plain lines otherwise."""
+
+    def __init__(self, quiet: bool, total: int, start: int):
+        self.quiet, self.bar, self.task = quiet, None, None
+        if not quiet and out.is_terminal:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self.bar = Progress(TextColumn("train"), BarColumn(), MofNCompleteColumn(),
+                                TimeElapsedColumn(), TextColumn("{task.fields[info]}"),
+                                console=out, transient=False)
+            self.task = self.bar.add_task("train", total=total, completed=start, info="")
+            self.bar.start()
+
+    def __call__(self, p) -> None:
+        if p.summary is not None:
+            self.close()
+            return
+        if self.bar is not None:
+            r = p.row
+            info = f"loss {r['loss']:.4g}  |g| {r['grad_norm']:.2e}"
+            if p.main in r and p.main != "loss":
+                info += f"  {p.main} {r[p.main]:.4f}"
+            self.bar.update(self.task, completed=p.iteration, info=info)
+        elif not self.quiet:
+            out.print(_fmt_row(p), markup=False, highlight=False)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
+
+
+@app.command()
+def train(
+    config: Annotated[Path | None, typer.Argument(help="The YAML config.")] = None,
+    set_: SetOpt = None, out_dir: OutOpt = None, seed: SeedOpt = None, quiet: QuietOpt = False,
+    resume: Annotated[Path | None, typer.Option(
+        "--resume", help="Continue the run in RUN_DIR from its checkpoint.")] = None,
+) -> None:
+    """Fit a config: log progress, write the run folder.
+
+    Exit 0 done, 1 the fit failed (non-finite loss or gradient), 2 bad config
+    or input, 130 interrupted (a checkpoint is written first).
+    """
+    from .api import build
+    from .fit import run
+
+    try:
+        cfg = _load(config, set_, seed, resume)
+        problem = build(cfg)
+        run_dir, note = _choose_run_dir(cfg, out_dir, resume)
+    except FitcliError as exc:
+        raise fail(exc) from None
+    if note:
+        err.print(f"[yellow]note:[/yellow] {escape(note)}", soft_wrap=True)
+    if not quiet:
+        out.print(f"objective: {problem.formula}", soft_wrap=True, markup=False)
+        what = "resuming" if resume else "run folder"
+        out.print(f"{what}: {run_dir}  ({problem.params.size} parameters, "
+                  f"{cfg.resolved['optimizer']['type']}, {problem.data.n_train} training samples)")
+    reporter = _Reporter(quiet, cfg.stop["iterations"], 0)
+    try:
+        summary, _ = run(problem, run_dir, callback=reporter, resume=resume)
+    except FitcliError as exc:
+        reporter.close()
+        raise fail(exc) from None
+    finally:
+        reporter.close()
+    _report_end(summary, run_dir)
+
+
+def _report_end(summary: dict, run_dir: Path) -> None:
+    metrics = "  ".join(f"{k} {v:.4f}" for k, v in summary["metrics"].items()
+                        if isinstance(v, float))
+    line = (f"{summary['status']}: {summary['stop_reason']}; {summary['iterations']} iterations"
+            f", {summary['seconds']:.1f} s; loss {summary['loss']:.6g}  {metrics}")
+    if summary["status"] == "diverged":
+        err.print("[red]error:[/red] " + escape(f"diverged: {summary['stop_reason']} (last "
+                  f"good checkpoint kept in {run_dir})"), soft_wrap=True)
+        raise typer.Exit(1)
+    out.print(line, soft_wrap=True, markup=False)
+    if summary["status"] == "interrupted":
+        out.print(f"checkpoint saved: {run_dir / 'checkpoint.npz'} "
+                  f"(continue with: fitcli train --resume {run_dir})", soft_wrap=True)
+        raise typer.Exit(130)
+    out.print(f"run folder: {run_dir}")
+
+
+@app.command()
+def validate(
+    config: Annotated[Path, typer.Argument(help="The YAML config.")],
+    set_: SetOpt = None, seed: SeedOpt = None,
+) -> None:
+    """Parse and check a config without fitting; print the resolved config. Exit 0 valid,
+    2 invalid."""
+    from . import config as C
+    from .api import build
+
+    try:
+        cfg = C.load(config, set_, seed)
+        problem = build(cfg)
+    except FitcliError as exc:
+        raise fail(exc) from None
+    out.print(C.dump(cfg), end="", highlight=False, markup=False)
+    out.print(f"# valid: {problem.formula}; {problem.params.size} parameters", markup=False)
+
+
+KINDS = ("models", "losses", "optimizers", "datasets", "regularizers")
+
+
+@app.command("list")
+def list_(
+    kind: Annotated[str | None, typer.Argument(
+        help="models | losses | optimizers | datasets | regularizers (default: all).")] = None,
+) -> None:
+    """The names a config may use, with their options and defaults (from the registries)."""
+    from .config import _hint, describe_registry
+
+    if kind is not None and kind not in KINDS:
+        hint = _hint(kind, KINDS)
+        raise fail(FitcliError(f"list: expected one of {', '.join(KINDS)}, got {kind!r}"
+                               + (f" ({hint})" if hint else "")))
+    for k in [kind] if kind else KINDS:
+        table = Table(title=k, show_lines=False, title_justify="left")
+        for col in ("name", "options (default)", "description"):
+            table.add_column(col)
+        for row in describe_registry(k):
+            opts = ", ".join(f"{n}={_show(v)}" for n, v in row["options"].items())
+            table.add_row(row["name"], escape(opts) or "-", escape(row["doc"]))
+        out.print(table)
+
+
+def _show(v) -> str:
+    return "[" + ", ".join(map(str, v)) + "]" if isinstance(v, (list, tuple)) else str(v)
+
+
+@app.command()
+def schema() -> None:
+    """Print a JSON Schema of the config format (for editors; see the README)."""
+    import json
+
+    from .config import json_schema
+
+    print(json.dumps(json_schema(), indent=2, ensure_ascii=False))
 
 
 def main() -> None:  # pragma: no cover - console entry point
