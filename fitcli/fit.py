@@ -352,7 +352,8 @@ def checkpoint_base_dir(path: Path) -> Path | None:
 
 def write_json(path: Path, obj: dict) -> None:
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, default=_json_default) + "\n", encoding="utf-8")
+    text = json.dumps(obj, indent=2, default=_json_default, ensure_ascii=False)
+    tmp.write_text(text + "\n", encoding="utf-8")
     os.replace(tmp, path)
 
 
