@@ -1,0 +1,51 @@
+"""The YAML schema of each optimizer: defaults, coercion and one-line errors naming the field."""
+
+import numpy as np
+import pytest
+
+from fitcli.errors import ConfigError
+from fitcli.optim import OPTIMIZERS, option_defaults
+
+
+def test_registry_names_and_schema():
+    assert set(OPTIMIZERS) >= {"gd", "heavy_ball", "nesterov", "lbfgs", "bfgs", "sgd", "adam",
+                               "svrg", "ista", "fista"}
+    for name, cls in OPTIMIZERS.items():
+        assert cls.name == name
+        opts = option_defaults(cls)
+        assert "rng" not in opts and "n_samples" not in opts
+        cls(np.zeros(3), **opts)                     # the defaults are valid
+        for banned in ("iterations", "tol", "rtol", "time_limit"):
+            assert banned not in opts                # the fit loop owns these
+    assert OPTIMIZERS["sgd"].stochastic and not OPTIMIZERS["lbfgs"].stochastic
+    assert OPTIMIZERS["fista"].handles_nonsmooth
+
+
+@pytest.mark.parametrize("name,options,field,text", [
+    ("gd", {"step": "armjo"}, "optimizer.step", "did you mean 'armijo'"),
+    ("gd", {"step": -1.0}, "optimizer.step", "a positive number"),
+    ("gd", {"step": "ten"}, "optimizer.step", "a positive number"),
+    ("heavy_ball", {"momentum": 1.5}, "optimizer.momentum", "[0, 1)"),
+    ("nesterov", {"momentum": "shedule"}, "optimizer.momentum", "schedule"),
+    ("lbfgs", {"history": 0}, "optimizer.history", "integer >= 1"),
+    ("lbfgs", {"bounds": [1, 0]}, "optimizer.bounds", "lo < hi"),
+    ("lbfgs", {"bounds": 3}, "optimizer.bounds", "[lo, hi]"),
+    ("sgd", {"batch_size": 2.5}, "optimizer.batch_size", "integer"),
+    ("sgd", {"schedule": "cosin"}, "optimizer.schedule", "did you mean 'cosine'"),
+    ("adam", {"beta2": 1.0}, "optimizer.beta2", "[0, 1)"),
+    ("fista", {"restart": "yes"}, "optimizer.restart", "true or false"),
+])
+def test_bad_options_name_the_field(name, options, field, text):
+    with pytest.raises(ConfigError) as exc:
+        OPTIMIZERS[name](np.zeros(3), **options)
+    assert exc.value.field == field
+    assert text in str(exc.value)
+    assert "\n" not in str(exc.value)
+
+
+def test_numbers_written_as_yaml_strings_are_coerced():
+    opt = OPTIMIZERS["gd"](np.zeros(2), step="1e-3")
+    assert opt.rule == 1e-3
+    assert OPTIMIZERS["adam"](np.zeros(2), eps="1e-6").eps == 1e-6
+    assert OPTIMIZERS["lbfgs"](np.zeros(2), history="5").S.shape == (5, 2)
+    assert OPTIMIZERS["lbfgs"](np.full(2, 2.0), bounds=[0, None]).bounds == (0.0, np.inf)
