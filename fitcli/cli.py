@@ -258,8 +258,11 @@ def _report_end(summary: dict, run_dir: Path) -> None:
     line = (f"{summary['status']}: {summary['stop_reason']}; {summary['iterations']} iterations"
             f", {summary['seconds']:.1f} s; loss {summary['loss']:.6g}  {metrics}")
     if summary["status"] == "diverged":
-        err.print("[red]error:[/red] " + escape(f"diverged: {summary['stop_reason']} (last "
-                  f"good checkpoint kept in {run_dir})"), soft_wrap=True)
+        k = summary.get("checkpoint_iteration")
+        kept = (f"the checkpoint of iteration {k} is kept in {run_dir}" if k is not None
+                else f"no checkpoint was written yet; results in {run_dir}")
+        err.print("[red]error:[/red] " + escape(f"diverged: {summary['stop_reason']}; {kept}"),
+                  soft_wrap=True)
         raise typer.Exit(1)
     out.print(line, soft_wrap=True, markup=False)
     if summary["status"] == "interrupted":

@@ -369,10 +369,14 @@ def _regularization(value, registry) -> list:
 
 
 def _positive(value, path, kind, allow_zero=False):
-    v = coerce(value, kind, path)
+    bound = "non-negative" if allow_zero else "positive"
+    expected = f"a {bound} {'integer' if kind is int else 'number'}"
+    try:
+        v = coerce(value, kind, path)
+    except ConfigError:
+        raise ConfigError(path, expected, value) from None
     if not (v >= 0 if allow_zero else v > 0) or v == float("inf"):
-        bound = "non-negative" if allow_zero else "positive"
-        raise ConfigError(path, f"a {bound} {'integer' if kind is int else 'number'}", value)
+        raise ConfigError(path, expected, value)
     return v
 
 

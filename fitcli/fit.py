@@ -133,7 +133,7 @@ def _nonfinite(problem: Problem, closure, x: np.ndarray, info, k: int) -> str:
     f, g = closure(x)
     blocks = problem.params.unflatten(g)
     bad = [n for n, v in blocks.items() if not np.all(np.isfinite(v))] if g is not None else []
-    what = f"gradient of {', '.join(bad)}" if bad else "gradient norm"
+    what = f"gradient of {', '.join(bad)}" if bad else "loss or gradient at a trial point"
     return f"non-finite {what} at iteration {k}{why}"
 
 
@@ -198,7 +198,8 @@ def run(problem: Problem, run_dir: Path | None, *, callback=None, resume: Path |
     x_good = np.empty_like(x)
     status, reason, info = "done", None, None
     t0 = time.perf_counter() - state.seconds
-    with _signals(handle_signals) as flag:
+    # Overflow to inf/nan is detected and reported below; numpy's warnings would only be noise.
+    with _signals(handle_signals) as flag, np.errstate(all="ignore"):
         while reason is None:
             if state.iteration >= stop["iterations"]:
                 reason = f"iterations: reached {stop['iterations']}"
@@ -233,6 +234,9 @@ def run(problem: Problem, run_dir: Path | None, *, callback=None, resume: Path |
     if run_dir is not None:
         if status != "diverged":
             save_checkpoint(run_dir, problem, state)
+        if (run_dir / "checkpoint.npz").exists():
+            with np.load(run_dir / "checkpoint.npz") as f:
+                summary["checkpoint_iteration"] = int(f["loop.iteration"])
         files = problem.model.save_outputs(run_dir, problem.params.views, problem.data)
         if cfg.output["plot"] and history:
             plot_history(run_dir / "loss.png", history, main, problem.formula)
@@ -261,6 +265,7 @@ def _summary(problem: Problem, status, reason, state: LoopState, history, start_
         "optimizer": cfg.resolved["optimizer"]["type"], "model": cfg.resolved["model"]["type"],
         "n_params": problem.params.size, "dtype": cfg.dtype, "seed": cfg.seed,
         "resumed_from": start_iter or None,
+        "checkpoint_iteration": None,
     }
 
 
