@@ -91,8 +91,7 @@ def exact_step(closure: Closure, x: np.ndarray, g: np.ndarray, d: np.ndarray,
     curv = float(np.dot(d, g_probe) - np.dot(d, g)) / probe   # dᵀ A d
     slope = float(np.dot(g, d))
     if not np.isfinite(curv) or curv <= 0:
-        raise ConfigError("optimizer.step", "a number or armijo | wolfe | bb", "exact",
-                          "the objective is not positive definite along the search direction")
+        return float("nan"), 1     # no positive curvature: not convex, or rounding at the end
     return -slope / curv, 1
 
 
@@ -125,14 +124,20 @@ class GD(SmoothOptimizer):
         stop = self._start(closure)
         if stop is not None:
             return stop
-        x, f, g = self.x, self.f, self.g
+        x, g = self.x, self.g
         gn = grad_norm(g)
+        if gn == 0:
+            return StepInfo(self.f, 0.0, 0.0, 0, 0, stop="the gradient is exactly zero")
         d = -g
         if isinstance(self.rule, float):
             info = self._fixed(closure, d, self.rule)
         elif self.rule == "exact":
             probe = self.t if self.t > 0 else 1.0 / max(gn, 1e-300)
             tau, nprobe = exact_step(closure, x, g, d, probe)
+            if not np.isfinite(tau):
+                return StepInfo(self.f, gn, 0.0, nprobe, nprobe,
+                                stop="exact step: no positive curvature along the gradient "
+                                "(converged to rounding, or the quadratic is not convex)")
             info = self._fixed(closure, d, tau)
             info.nfev += nprobe
             info.ngev += nprobe
@@ -140,7 +145,6 @@ class GD(SmoothOptimizer):
             info = self._search(closure, d, gn)
         if info.stop is None:
             self.iteration += 1
-        del f
         return info
 
     def _fixed(self, closure: Closure, d: np.ndarray, tau: float) -> StepInfo:

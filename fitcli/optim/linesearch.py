@@ -79,12 +79,11 @@ def armijo(closure: Closure, x: np.ndarray, f0: float, dphi0: float, d: np.ndarr
         else:
             t *= 0.5                       # non-finite, or a non-monotone miss: halve
         if t * float(np.max(np.abs(d))) < 1e-16 * max(1.0, float(np.max(np.abs(x)))):
-            nfev_used = nfev
-            break
-    else:
-        nfev_used = max_evals
-    return LineResult(False, t, f0, None, None, nfev_used,
-                      f"armijo line search failed: no sufficient decrease after {nfev_used} "
+            return LineResult(False, t, f0, None, None, nfev,
+                              "armijo line search failed: the step no longer changes x at "
+                              "machine precision (converged to rounding?)")
+    return LineResult(False, t, f0, None, None, max_evals,
+                      f"armijo line search failed: no sufficient decrease after {max_evals} "
                       f"evaluations (last step {t:.3g})")
 
 

@@ -8,7 +8,8 @@ carrying attributes the optimizers and tests may use:
 - ``x_star`` / ``f_star`` — the minimiser and minimum when known in closed form;
 - ``quadratic = True`` — the objective is a quadratic (``gd`` step ``exact``);
 - ``lipschitz`` — a Lipschitz constant of the gradient (1/L steps of nesterov, ista, fista);
-- ``n_samples`` — the number of samples for stochastic optimizers (``batch`` indices).
+- ``n_samples`` — the number of samples for stochastic optimizers (``batch`` indices);
+- ``values(P)`` — E at each row of P (m, n), vectorised (quadratic, rosenbrock: level sets).
 
 Values and gradients are computed in the dtype of ``x`` (float32 stays float32).
 """
@@ -57,6 +58,12 @@ def quadratic(dim: int = 2, condition: float = 10.0, *, seed: int = 0) -> Callab
         ar = A @ r
         return 0.5 * float(np.dot(r, ar)), (ar if need_grad else None)
 
+    def values(P: np.ndarray) -> np.ndarray:
+        """E at each row of P (m, n), vectorised (level-set plots)."""
+        R = P - x_star
+        return 0.5 * np.einsum("ij,ij->i", R @ a, R)
+
+    closure.values = values
     closure.quadratic = True
     closure.lipschitz = float(lam.max())
     closure.mu = float(lam.min())
@@ -86,6 +93,12 @@ def rosenbrock(dim: int = 2, *, a: float = 1.0, b: float = 100.0) -> Callable:
         g[1:] += 2.0 * b * t
         return f, g
 
+    def values(P: np.ndarray) -> np.ndarray:
+        """E at each row of P (m, n), vectorised (level-set plots)."""
+        t = P[:, 1:] - P[:, :-1] ** 2
+        return (b * t * t + (a - P[:, :-1]) ** 2).sum(axis=1)
+
+    closure.values = values
     start = np.ones(dim)
     start[::2] = -1.2
     closure.start = start

@@ -1,0 +1,273 @@
+"""``fitcli compare``: several optimizers on the same objective and start; figure and table.
+
+Optimizer specs are ``name`` or ``name:key=value[:key=value...]`` (values read as YAML:
+``gd:step=0.01``, ``lbfgs:history=5``, ``sgd:step=0.1:momentum=0.9``,
+``lbfgs:bounds=[0,1]``). The same optimizer may appear with several settings.
+
+Every run starts from a copy of ``x0`` with a generator seeded by ``seed``. After
+each step the full objective F = E + Σ g (non-smooth terms included) is evaluated
+at the iterate, outside the timer, so curves are comparable across methods
+whatever each reports (a minibatch loss, a loss at an extrapolated point).
+"""
+
+from __future__ import annotations
+
+import difflib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from .errors import ConfigError
+from .optim import OPTIMIZERS, option_defaults
+from .optim.base import Closure
+
+
+@dataclass
+class Run:
+    """One optimizer's trajectory: full objective after each step (index 0: the start)."""
+
+    spec: str
+    losses: np.ndarray                  # (k + 1,)
+    seconds: np.ndarray                 # (k + 1,) cumulative time inside step()
+    nfev: np.ndarray                    # (k + 1,) cumulative evaluations
+    status: str
+    iterates: np.ndarray | None = None  # (k + 1, 2) for two-parameter objectives
+    iters_to_target: int | None = None
+    seconds_to_target: float | None = None
+
+
+@dataclass
+class Comparison:
+    runs: list[Run]
+    target: float
+    f_ref: float                        # reference minimum (f_star or the best loss seen)
+    table: list[dict] = field(default_factory=list)
+
+
+def parse_spec(spec: str) -> tuple[str, dict]:
+    """``'lbfgs:history=5'`` → ``('lbfgs', {'history': 5})``; errors name the spec."""
+    parts = spec.strip().split(":")
+    name = parts[0].strip()
+    if name not in OPTIMIZERS:
+        close = difflib.get_close_matches(name, list(OPTIMIZERS), n=1)
+        raise ConfigError("--optimizers", "one of " + " | ".join(OPTIMIZERS), name,
+                          f"did you mean {close[0]!r}?" if close else "")
+    allowed = option_defaults(OPTIMIZERS[name])
+    options = {}
+    for part in parts[1:]:
+        key, sep, value = part.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ConfigError(f"--optimizers {spec}", "options as key=value", part)
+        if key not in allowed:
+            close = difflib.get_close_matches(key, list(allowed), n=1)
+            raise ConfigError(f"--optimizers {spec}", f"an option of {name}: "
+                              + ", ".join(allowed), key,
+                              f"did you mean {close[0]!r}?" if close else "")
+        options[key] = yaml.safe_load(value)
+    return name, options
+
+
+def _status(info, tol: float) -> str | None:
+    if info.stop:
+        return f"stopped: {info.stop}"
+    if not np.isfinite(info.loss):
+        return "diverged"
+    if tol > 0 and info.grad_norm <= tol:
+        return "converged (tol)"
+    return None
+
+
+def run_one(spec: str, closure: Closure, x0: np.ndarray, *, iterations: int,
+            seed: int = 0, n_samples: int | None = None, nonsmooth: Sequence = (),
+            tol: float = 0.0, time_limit: float | None = None) -> Run:
+    """Run one optimizer spec; see :func:`compare`."""
+    name, options = parse_spec(spec)
+    cls = OPTIMIZERS[name]
+    x = x0.copy()
+    opt = cls(x, rng=np.random.default_rng(seed), n_samples=n_samples, **options)
+    if nonsmooth:
+        if not getattr(cls, "handles_nonsmooth", False):
+            nan = np.array([np.nan])
+            return Run(spec, nan, nan, np.zeros(1, int),
+                       f"skipped: {name} cannot handle non-smooth terms (use ista or fista)")
+        opt.set_nonsmooth(nonsmooth)
+
+    def full(z):
+        return float(closure(z, need_grad=False)[0]) + sum(t.value(z) for t in nonsmooth)
+
+    losses, secs, nfev = [full(x)], [0.0], [0]
+    track = x.size == 2
+    iterates = [x.copy()] if track else None
+    status, elapsed = "iterations", 0.0
+    for _ in range(iterations):
+        t0 = time.perf_counter()
+        info = opt.step(closure)
+        elapsed += time.perf_counter() - t0
+        stop = _status(info, tol)
+        if info.stop:
+            status = stop
+            break
+        f = full(x)
+        losses.append(f)
+        secs.append(elapsed)
+        nfev.append(nfev[-1] + info.nfev)
+        if track:
+            iterates.append(x.copy())
+        if not np.isfinite(f):
+            status = "diverged"
+            break
+        if stop:
+            status = stop
+            break
+        if time_limit is not None and elapsed >= time_limit:
+            status = "time_limit"
+            break
+    if status == "iterations" and losses[-1] > losses[0]:
+        status = "diverging (the loss grew)"
+    return Run(spec, np.array(losses), np.array(secs), np.array(nfev), status,
+               None if iterates is None else np.array(iterates))
+
+
+def compare(closure: Closure, x0: np.ndarray, optimizers: Sequence[str], *,
+            iterations: int = 200, target: float | None = None, seed: int = 0,
+            n_samples: int | None = None, nonsmooth: Sequence = (), tol: float = 0.0,
+            time_limit: float | None = None, callback: Callable | None = None) -> Comparison:
+    """Run each optimizer spec on ``closure`` from ``x0`` and tabulate.
+
+    Parameters
+    ----------
+    closure : the objective, ``closure(x, batch=None, need_grad=True) -> (loss, grad)``
+    x0 : (n,) start, copied for each run (its dtype is kept)
+    optimizers : specs such as ``["gd", "gd:step=0.01", "nesterov", "lbfgs:history=5"]``
+    iterations : steps per run (each run also stops on its optimizer's ``stop``, a
+        non-finite loss, ``tol`` on the reported gradient norm, ``time_limit`` seconds)
+    target : loss to reach for the "iterations / seconds to target" columns; default
+        F_ref + 1e-6·(F(x0) − F_ref), F_ref = ``closure.f_star`` if known, else the best
+        loss any run found (plus its non-smooth terms)
+    seed, n_samples : the generator seed and sample count given to each optimizer
+    nonsmooth : Prox terms (``value``, ``prox``) for ista / fista; other optimizers are skipped
+    callback : called with each finished :class:`Run` (progress reporting)
+
+    Returns
+    -------
+    Comparison with ``runs``, ``target``, ``f_ref`` and ``table`` (one dict per run:
+    optimizer, status, final_loss, best_loss, iterations, seconds, evaluations,
+    iters_to_target, seconds_to_target).
+    """
+    runs = []
+    for spec in optimizers:
+        run = run_one(spec, closure, x0, iterations=iterations, seed=seed,
+                      n_samples=n_samples, nonsmooth=nonsmooth, tol=tol,
+                      time_limit=time_limit)
+        runs.append(run)
+        if callback is not None:
+            callback(run)
+    finite = [np.nanmin(r.losses) for r in runs if np.any(np.isfinite(r.losses))]
+    f_star = getattr(closure, "f_star", None)
+    f_ref = float(f_star) if f_star is not None and not nonsmooth else (
+        min(finite) if finite else float("nan"))
+    f0 = runs[0].losses[0] if runs else float("nan")
+    if target is None:
+        target = f_ref + 1e-6 * max(f0 - f_ref, abs(f_ref) * 1e-10, 1e-300)
+    table = []
+    for r in runs:
+        hit = np.nonzero(r.losses <= target)[0]
+        if hit.size:
+            r.iters_to_target, r.seconds_to_target = int(hit[0]), float(r.seconds[hit[0]])
+        ok = np.isfinite(r.losses)
+        table.append({
+            "optimizer": r.spec, "status": r.status,
+            "final_loss": float(r.losses[-1]),
+            "best_loss": float(np.min(r.losses[ok])) if ok.any() else float("nan"),
+            "iterations": len(r.losses) - 1, "seconds": float(r.seconds[-1]),
+            "evaluations": int(r.nfev[-1]),
+            "iters_to_target": r.iters_to_target, "seconds_to_target": r.seconds_to_target,
+        })
+    return Comparison(runs, float(target), float(f_ref), table)
+
+
+def plot_comparison(result: Comparison, path: str | Path, *, closure: Closure | None = None,
+                    title: str = "") -> Path:
+    """Save the figure: F − F_ref (log) against iterations and seconds; for a two-parameter
+    objective (and ``closure`` given) a third panel with the iterates over level sets."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    two_d = closure is not None and any(r.iterates is not None for r in result.runs)
+    fig, axes = plt.subplots(1, 3 if two_d else 2, figsize=(16 if two_d else 11, 4.6))
+    floor = 1e-16 * max(1.0, abs(result.f_ref))
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, r in enumerate(result.runs):
+        if not np.any(np.isfinite(r.losses)):
+            continue
+        gap = np.maximum(r.losses - result.f_ref, floor)
+        c = colors[i % len(colors)]
+        label = r.spec if r.status == "iterations" else f"{r.spec} ({_short(r.status)})"
+        axes[0].semilogy(np.arange(len(gap)), gap, color=c, label=label)
+        axes[1].semilogy(r.seconds, gap, color=c)
+    for ax, xl in zip(axes[:2], ("iteration", "seconds (inside step)"), strict=True):
+        ax.axhline(max(result.target - result.f_ref, floor), color="gray", ls=":", lw=1)
+        ax.set_xlabel(xl)
+        ax.set_ylabel("loss − F* (log)")
+        ax.grid(True, which="major", alpha=0.3)
+    fig.legend(loc="lower center", ncol=min(4, max(1, len(result.runs))), fontsize=8,
+               frameon=False)
+    axes[0].set_title(f"F* = {result.f_ref:.6g}; dotted: target")
+    if two_d:
+        _level_sets(axes[2], result, closure, colors)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0.06 + 0.035 * ((len(result.runs) - 1) // 4), 1, 1))
+    path = Path(path)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def _short(status: str) -> str:
+    """A legend-sized status: converged / stopped / diverged ..."""
+    if "exactly zero" in status or "rounding" in status or status.startswith("converged"):
+        return "converged"
+    return status.split(":")[0].split(" (")[0]
+
+
+def _level_sets(ax, result: Comparison, closure: Closure, colors) -> None:
+    # frame the start's sublevel set: iterates of diverging runs leave the picture
+    f0 = result.runs[0].losses[0]
+    pts = np.concatenate([r.iterates[r.losses[:len(r.iterates)] <= f0]
+                          for r in result.runs if r.iterates is not None])
+    pts = pts[np.all(np.isfinite(pts), axis=1)]
+    lo, hi = pts.min(0), pts.max(0)
+    # a square frame (equal aspect shows the zig-zag at right angles, as it is)
+    half = 0.575 * max(float(np.max(hi - lo)), 1e-3)
+    mid = 0.5 * (lo + hi)
+    gx = np.linspace(mid[0] - half, mid[0] + half, 160)
+    gy = np.linspace(mid[1] - half, mid[1] + half, 160)
+    X, Y = np.meshgrid(gx, gy)
+    P = np.stack([X.ravel(), Y.ravel()], axis=1)
+    if hasattr(closure, "values"):
+        Z = closure.values(P)
+    else:   # no vectorised form: one evaluation per grid point (plotting only, 160²)
+        Z = np.array([closure(p, need_grad=False)[0] for p in P])
+    Z = Z.reshape(X.shape)
+    finite = Z[np.isfinite(Z)]
+    zmin, span = float(finite.min()), float(finite.max() - finite.min())
+    # log-spaced levels above the minimum: the valley and the far field both show
+    levels = zmin + np.geomspace(max(span * 1e-6, 1e-300), max(span, 1e-300), 22)
+    ax.contour(X, Y, Z, levels=np.unique(levels), colors="0.65", linewidths=0.6)
+    for i, r in enumerate(result.runs):
+        if r.iterates is not None:
+            ax.plot(r.iterates[:, 0], r.iterates[:, 1], ".-", color=colors[i % len(colors)],
+                    ms=3, lw=1)
+    ax.plot(*result.runs[0].iterates[0], "k*", ms=10)
+    ax.set_xlim(gx[0], gx[-1])
+    ax.set_ylim(gy[0], gy[-1])
+    ax.set_title("iterates over the level sets")
+    ax.set_aspect("equal", adjustable="box")
