@@ -19,8 +19,10 @@ import contextlib
 import json
 import os
 import signal
+import sys
 import threading
 import time
+import types
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -380,13 +382,16 @@ def plot_history(path: Path, history: list[dict], main: str, title: str) -> None
     it = np.array([r["iteration"] for r in history], dtype=float)
     series = {k: np.array([r.get(k, np.nan) for r in history], dtype=float)
               for k in ("loss", "val_loss", main.replace("val_", "train_"), main)}
+    for v in series.values():   # a diverging run's last values would break the axes
+        v[~(np.abs(v) < 1e100)] = np.nan
     panels = 2 if main != "loss" else 1
     fig, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 4), squeeze=False)
     ax = axes[0, 0]
     ax.plot(it, series["loss"], label="training objective")
     if np.isfinite(series["val_loss"]).any():
         ax.plot(it, series["val_loss"], label="validation loss")
-    if np.all(series["loss"][np.isfinite(series["loss"])] > 0):
+    finite = series["loss"][np.isfinite(series["loss"])]
+    if finite.size and np.all(finite > 0):
         ax.set_yscale("log")
     ax.set(xlabel="iteration", ylabel="loss")
     ax.legend()
@@ -401,3 +406,17 @@ def plot_history(path: Path, history: list[dict], main: str, title: str) -> None
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+class _CallableModule(types.ModuleType):
+    """``fitcli.fit(config, ...)`` is the notebook API (:func:`fitcli.api.fit`), yet
+    ``fitcli.fit`` is also this module once imported (Python binds a submodule to its
+    package's attribute); making the module callable keeps both meanings working."""
+
+    def __call__(self, *args, **kwargs):
+        from .api import fit
+
+        return fit(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -1,0 +1,163 @@
+"""The fit loop through the Python API: results, run folder, resume, stopping, divergence."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+import fitcli
+from fitcli import config as C
+from fitcli.api import build
+from fitcli.errors import InputError
+from fitcli.fit import make_closure
+
+TINY = {
+    "name": "tiny",
+    "seed": 3,
+    "data": {"dataset": "spirals", "samples": 120},
+    "model": {"type": "mlp", "hidden": [6]},
+    "regularization": [{"type": "l2", "weight": 1e-3}],
+    "optimizer": {"type": "gd", "step": 0.5, "iterations": 20},
+    "output": {"every": 5, "checkpoint_every": 10},
+}
+
+
+def cfg(**over):
+    return C.apply_overrides(TINY, over)
+
+
+def test_fit_returns_params_history_summary_and_never_prints(capsys):
+    events = []
+    r = fitcli.fit(cfg(), callback=events.append)
+    assert capsys.readouterr() == ("", "")
+    assert list(r.params) == ["W1", "b1", "W2", "b2"] and r.params["W1"].shape == (2, 6)
+    assert [h["iteration"] for h in r.history] == [0, 5, 10, 15, 20]
+    s = r.summary
+    assert s["status"] == "done" and s["iterations"] == 20
+    assert s["stop_reason"] == "iterations: reached 20"
+    assert s["objective"].startswith("mean logistic(f(x; θ), y) + 0.001·½‖θ‖²")
+    assert set(s["terms"]) == {"data", "l2"}
+    assert s["terms"]["data"] + s["terms"]["l2"] == pytest.approx(s["loss"])
+    assert {"train_accuracy", "val_accuracy", "val_loss"} <= set(s["metrics"])
+    assert events[-1].summary is s and events[0].iteration == 0
+
+
+def test_closure_is_the_objective_and_gradient_on_views(tmp_path):
+    problem = build(C.resolve(cfg()))
+    closure = make_closure(problem)
+    x = problem.params.flat.copy()
+    f, g = closure(x)
+    f2, none = closure(x, need_grad=False)
+    assert f == f2 and none is None and g.shape == x.shape and g.dtype == x.dtype
+    h = 1e-6
+    e = np.zeros_like(x)
+    e[3] = 1.0
+    fd = (closure(x + h * e, need_grad=False)[0] - closure(x - h * e, need_grad=False)[0]) / 2 / h
+    assert g[3] == pytest.approx(fd, rel=1e-5, abs=1e-9)
+    fb, gb = closure(x, batch=np.arange(10))
+    assert fb != f and gb.shape == x.shape
+
+
+def test_run_folder_contents(tmp_path):
+    out = tmp_path / "run"
+    r = fitcli.fit(cfg(), out=out)
+    for name in ("config.yaml", "metrics.csv", "summary.json", "checkpoint.npz", "loss.png",
+                 "predictions.csv"):
+        assert (out / name).exists(), name
+    assert not list(out.glob("*.tmp*"))
+    rows = list(csv.DictReader((out / "metrics.csv").open()))
+    assert list(rows[0])[:7] == ["iteration", "loss", "grad_norm", "step", "seconds", "nfev",
+                                 "ngev"]
+    assert {"data", "l2", "train_accuracy", "val_accuracy"} <= set(rows[0])
+    assert json.loads((out / "summary.json").read_text())["loss"] == r.summary["loss"]
+    with np.load(out / "checkpoint.npz") as ck:
+        np.testing.assert_array_equal(ck["x"], np.concatenate(
+            [v.ravel() for v in r.params.values()]))
+        assert int(ck["loop.iteration"]) == 20
+    # the resolved config in the run folder is itself a valid config
+    again = C.resolve(C.read_config(out / "config.yaml"))
+    assert again.resolved["model"] == {"type": "mlp", "hidden": [6], "activation": "tanh",
+                                       "init": "xavier"}
+
+
+@pytest.mark.parametrize("opt", [{"type": "gd", "step": 0.5}, {"type": "sgd", "step": 0.1,
+                                                                "batch_size": 16,
+                                                                "momentum": 0.9}])
+def test_resume_is_bitwise_equal(tmp_path, opt):
+    over = {"optimizer": {**opt, "iterations": 200}, "output": {"every": 40,
+                                                                 "checkpoint_every": 50}}
+    full = fitcli.fit(cfg(), out=tmp_path / "a", **over)
+    over["optimizer"]["iterations"] = 120
+    fitcli.fit(cfg(), out=tmp_path / "b", **over)
+    over["optimizer"]["iterations"] = 200
+    resumed = fitcli.fit(cfg(), out=tmp_path / "b", resume=tmp_path / "b", **over)
+    for k in full.params:
+        np.testing.assert_array_equal(full.params[k], resumed.params[k])
+    assert resumed.summary["resumed_from"] == 120
+    its = [int(r["iteration"]) for r in csv.DictReader((tmp_path / "b" / "metrics.csv").open())]
+    assert its == [0, 40, 80, 120, 160, 200]       # kept and appended
+
+
+@pytest.mark.parametrize("over, reason", [
+    ({"optimizer.tol": 10.0}, "tol: gradient norm"),
+    ({"optimizer.rtol": 0.5}, "rtol: relative loss change"),
+    ({"optimizer.time_limit": 1e-9}, "time_limit:"),
+])
+def test_stop_reasons(over, reason):
+    r = fitcli.fit(cfg(), over)
+    assert r.summary["status"] == "done" and r.summary["stop_reason"].startswith(reason)
+    assert r.summary["iterations"] < 20
+
+
+def test_divergence_keeps_the_last_good_iterate(tmp_path):
+    r = fitcli.fit(cfg(**{"optimizer.step": 1e30}), out=tmp_path / "d")
+    s = r.summary
+    assert s["status"] == "diverged" and "non-finite" in s["stop_reason"]
+    assert "iteration" in s["stop_reason"]
+    assert all(np.isfinite(v).all() for v in r.params.values())
+    assert json.loads((tmp_path / "d" / "summary.json").read_text())["status"] == "diverged"
+
+
+def test_nonsmooth_terms_go_to_prox_optimizers_or_stay_in_the_closure():
+    l1 = [{"type": "l1", "weight": 0.01}]
+    sub = build(C.resolve(cfg(regularization=l1)))
+    assert not sub.prox_handles_nonsmooth
+    f_sub, _ = make_closure(sub)(sub.params.flat)
+    assert f_sub == pytest.approx(
+        _data(sub) + 0.01 * np.abs(sub.params.flat).sum())
+    from fitcli.optim import OPTIMIZERS
+    prox = [n for n, c in OPTIMIZERS.items() if getattr(c, "handles_nonsmooth", False)]
+    if not prox:
+        pytest.skip("no prox optimizer registered")
+    p = build(C.resolve(cfg(regularization=l1, optimizer={"type": prox[0]})))
+    assert p.prox_handles_nonsmooth
+    f, _ = make_closure(p)(p.params.flat)
+    assert f == pytest.approx(_data(p))          # the l1 term is the optimizer's
+    r = fitcli.fit(cfg(regularization=l1, optimizer={"type": prox[0], "iterations": 5}))
+    assert r.summary["status"] == "done" and "l1" in r.summary["terms"]
+
+
+def _data(problem):
+    from fitcli.api import leaves_objective
+    pv = problem.params
+    total, terms = leaves_objective(problem, pv.leaves(pv.flat, False),
+                                    problem.data.X_train, problem.data.y_train, False)
+    return float(terms["data"].data)
+
+
+def test_float32_end_to_end():
+    problem = build(C.resolve(cfg(dtype="float32")))
+    assert problem.params.flat.dtype == np.float32
+    f, g = make_closure(problem)(problem.params.flat)
+    assert g.dtype == np.float32
+    r = fitcli.fit(cfg(dtype="float32"))
+    assert r.params["W1"].dtype == np.float32 and r.summary["status"] == "done"
+
+
+def test_resume_rejects_a_checkpoint_of_another_model(tmp_path):
+    fitcli.fit(cfg(), out=tmp_path / "a")
+    with pytest.raises(InputError, match="parameters"):
+        fitcli.fit(cfg(**{"model.hidden": [7]}), out=tmp_path / "a", resume=tmp_path / "a")
