@@ -16,4 +16,16 @@ def register(entry: DatasetEntry) -> DatasetEntry:
 __all__ = ["DATASETS", "DataContext", "Dataset", "DatasetEntry", "register", "resolve_path"]
 
 
+def _import_optional(name: str) -> None:
+    """Import a data family module when it is present (it registers its datasets)."""
+    import importlib
+    import importlib.util
+
+    if importlib.util.find_spec(f"{__name__}.{name}") is not None:
+        importlib.import_module(f".{name}", __name__)
+
+
 from . import tabular  # noqa: E402,F401  (registers digits, spirals, moons)
+
+for _family in ("sequences", "images"):   # the RNN and imaging data families
+    _import_optional(_family)

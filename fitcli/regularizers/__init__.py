@@ -88,4 +88,15 @@ class NonSmoothTerm:
         return out
 
 
+def _import_optional(name: str) -> None:
+    """Import a regularizer module when it is present (its classes register themselves)."""
+    import importlib
+    import importlib.util
+
+    if importlib.util.find_spec(f"{__name__}.{name}") is not None:
+        importlib.import_module(f".{name}", __name__)
+
+
 from . import basic  # noqa: E402,F401  (registers l2, l1)
+
+_import_optional("image")   # tikhonov, sobolev, smooth_tv, tv (imaging)

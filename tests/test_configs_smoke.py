@@ -1,0 +1,39 @@
+"""Every config shipped in configs/ runs at tiny size (the model kind's ``tiny`` overrides)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from fitcli import config as C
+from fitcli.cli import app
+
+CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"))
+
+
+def tiny_overrides(path: Path) -> list[str]:
+    """--set arguments: the model kind's tiny overrides, a few iterations, log every one."""
+    cfg = C.load(path)
+    sets = {**cfg.model_cls.tiny, "optimizer.iterations": 3, "output.every": 1,
+            "output.checkpoint_every": 2}
+    return [f"{k}={json.dumps(v)}" for k, v in sets.items()]
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
+def test_config_runs_at_tiny_size(path, tmp_path):
+    args = ["train", str(path), "--out", str(tmp_path / "run"), "--quiet"]
+    for s in tiny_overrides(path):
+        args += ["--set", s]
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 0, r.output
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["status"] == "done" and summary["iterations"] == 3
+    for name in ("config.yaml", "metrics.csv", "checkpoint.npz"):
+        assert (tmp_path / "run" / name).exists()
+
+
+def test_configs_are_found():
+    assert {"mlp_digits", "mlp_spirals"} <= {p.stem for p in CONFIGS}
