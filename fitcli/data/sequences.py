@@ -16,7 +16,8 @@ text       (N, T) int character codes  (N, T) next character        all
 =========  ==========================  ===========================  =========
 
 Integer inputs are symbol codes into ``extras["vocab"]``; the model one-hot
-encodes them. ``extras`` also carries ``kind``, ``n_inputs``, ``n_outputs``,
+encodes them. ``task`` is ``classification`` for reber and text (integer
+targets, softmax cross-entropy) and ``regression`` for adding and sine. ``extras`` also carries ``kind``, ``n_inputs``, ``n_outputs``,
 ``readout`` (what the targets need) and a ``sample_seed`` for text sampling.
 """
 
@@ -265,7 +266,9 @@ def load_sequences(ctx: DataContext, /, *, dataset: Literal["adding", "sine", "r
         readout="last" if dataset == "adding" else "all",
     )
     name = str(path) if dataset == "text" else dataset
-    return Dataset(name=name, task="sequence", X_train=Xtr, y_train=ytr, X_val=Xva, y_val=yva,
+    # the task names the kind of targets (what losses accept): symbols or real values
+    task = "classification" if symbolic else "regression"
+    return Dataset(name=name, task=task, X_train=Xtr, y_train=ytr, X_val=Xva, y_val=yva,
                    n_classes=n_sym, extras=extras)
 
 
