@@ -247,6 +247,10 @@ def train(
     except FitcliError as exc:
         reporter.close()
         raise fail(exc) from None
+    except KeyboardInterrupt:  # a second Ctrl-C: stop at once, the last checkpoint stays
+        reporter.close()
+        err.print(f"interrupted at once; the last periodic checkpoint (if any) is in {run_dir}")
+        raise typer.Exit(130) from None
     finally:
         reporter.close()
     _report_end(summary, run_dir)
