@@ -17,8 +17,9 @@ text       (N, T) int character codes  (N, T) next character        all
 
 Integer inputs are symbol codes into ``extras["vocab"]``; the model one-hot
 encodes them. ``task`` is ``classification`` for reber and text (integer
-targets, softmax cross-entropy) and ``regression`` for adding and sine. ``extras`` also carries ``kind``, ``n_inputs``, ``n_outputs``,
-``readout`` (what the targets need) and a ``sample_seed`` for text sampling.
+targets, softmax cross-entropy) and ``regression`` for adding and sine.
+``extras`` also carries ``kind``, ``n_inputs``, ``n_outputs``, ``readout``
+(what the targets need) and a ``sample_seed`` for text sampling.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Literal
 import numpy as np
 
 from ..errors import ConfigError, InputError
+from . import register
 from .base import DataContext, Dataset, DatasetEntry, resolve_path
 
 __all__ = ["ENTRIES", "REBER_SYMBOLS", "load_sequences", "reber_legal_mask", "unigram_entropy"]
@@ -288,3 +290,6 @@ ENTRIES: list[DatasetEntry] = [
     _entry("text", "character-level language model on a plain-text file", length=50,
            samples=2000, path=None),
 ]
+
+for _e in ENTRIES:
+    register(_e)

@@ -73,8 +73,9 @@ class RNN(Model):
     name = "rnn"
     load_data = staticmethod(load_sequences)
     default_loss = "mse"
-    main_metric = "loss"
+    main_metric = "loss"          # per instance: mse, legal or bpc, by dataset
     batchable = True
+    tiny = {"model.hidden": 4, "data.samples": 8, "data.length": 6}
 
     def __init__(self, data: Dataset, *, cell: Literal["elman", "gru", "lstm"] = "elman",
                  hidden: int = 64, layers: int = 1, readout: Literal["last", "all"] | None = None,
@@ -194,38 +195,18 @@ class RNN(Model):
         """Linear readout of the last step (N, O) or of every step (N, T, O)."""
         if self.readout == "last":
             return fe.matmul(outs[-1], params["Wy"]) + params["by"]
+        # time-major: stacking along a new first axis keeps each step's block contiguous
+        # (the stack's VJP hands every step a contiguous slice of the cotangent), and
+        # all steps share one 2-d matmul
         n, t = outs[0].shape[0], len(outs)
-        flat = self._readout_time_major(params, outs)
+        stacked = fe.reshape(fe.stack(outs, axis=0), (t * n, self.hidden))
+        flat = fe.matmul(stacked, params["Wy"]) + params["by"]
         return fe.transpose(fe.reshape(flat, (t, n, self.n_outputs)), (1, 0, 2))
-
-    def _readout_time_major(self, params: Mapping[str, Tensor], outs: list) -> Tensor:
-        """Every step's output, time-major (T·N, O): one 2-d matmul for all steps.
-
-        Stacking along a new first axis keeps each step's block contiguous, so
-        the stack's VJP hands every step a contiguous slice of the cotangent.
-        """
-        stacked = fe.reshape(fe.stack(outs, axis=0), (-1, self.hidden))
-        return fe.matmul(stacked, params["Wy"]) + params["by"]
 
     def forward(self, params: Mapping[str, Tensor], inputs) -> Tensor:
         """Predictions: (N, O) for readout last, (N, T, O) for all (logits for symbols)."""
         outs, _ = self.run(params, inputs)
         return self.readout_layer(params, outs)
-
-    def data_term(self, params, loss, inputs, targets) -> Tensor:
-        """The loss over every (sample, step) pair: time is folded into the sample axis
-        (time-major, which is the order the loss sees), so the mean is per step (per
-        character for text)."""
-        outs, _ = self.run(params, inputs)
-        if self.readout == "last":
-            return loss(self.readout_layer(params, outs), targets)
-        pred = self._readout_time_major(params, outs)
-        targets = np.swapaxes(np.asarray(targets), 0, 1)
-        if np.issubdtype(targets.dtype, np.integer):
-            targets = targets.reshape(-1)
-        else:
-            targets = targets.reshape(-1, self.n_outputs)
-        return loss(pred, targets)
 
     # -- gradient post-processing -----------------------------------------------------
     def clip_grad(self, grad: np.ndarray) -> np.ndarray:
