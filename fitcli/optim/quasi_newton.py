@@ -141,7 +141,8 @@ class LBFGS(QuasiNewton):
 
     name = "lbfgs"
 
-    def __init__(self, x, *, history: int = 10, step: float | str = "wolfe", bounds=None,
+    def __init__(self, x, *, history: int = 10, step: float | str = "wolfe",
+                 bounds: list | None = None,
                  rng=None, n_samples=None):
         super().__init__(x, step=step, bounds=bounds, rng=rng, n_samples=n_samples)
         m = check_int("history", history)
@@ -207,7 +208,7 @@ class LBFGS(QuasiNewton):
 
 
 class BFGS(QuasiNewton):
-    """Dense BFGS on the inverse Hessian (n² memory: for small problems, n ≲ 2000).
+    """Dense BFGS on the inverse Hessian (n² memory: for small problems, n ≤ 5000).
 
     Parameters (YAML ``optimizer:`` keys)
     ----------
@@ -217,11 +218,11 @@ class BFGS(QuasiNewton):
 
     name = "bfgs"
 
-    def __init__(self, x, *, step: float | str = "wolfe", bounds=None, rng=None,
+    def __init__(self, x, *, step: float | str = "wolfe", bounds: list | None = None, rng=None,
                  n_samples=None):
         super().__init__(x, step=step, bounds=bounds, rng=rng, n_samples=n_samples)
-        if x.size > 20000:
-            raise ConfigError("optimizer.type", "lbfgs for more than 20000 parameters",
+        if x.size > 5000:
+            raise ConfigError("optimizer.type", "lbfgs for more than 5000 parameters",
                               "bfgs", f"bfgs stores an {x.size}² matrix")
         self.H: np.ndarray | None = None
 
@@ -240,12 +241,15 @@ class BFGS(QuasiNewton):
             return
         if self.H is None:                  # scale H₀ = γ I before the first update (N&W 6.20)
             self.H = np.eye(x_new.size, dtype=x_new.dtype) * (ys / yy)
-        # H ← (I − ρ s yᵀ) H (I − ρ y sᵀ) + ρ s sᵀ, expanded to rank-2 updates
+        # H ← (I − ρ s yᵀ) H (I − ρ y sᵀ) + ρ s sᵀ = H + ρ (u sᵀ + s uᵀ),
+        # u = ½(1 + ρ yᵀH y) s − H y: two in-place BLAS rank-1 updates, no n² temporaries
         rho = 1.0 / ys
         hy = self.H @ y
-        yhy = float(np.dot(y, hy))
-        self.H += (rho * rho * yhy + rho) * np.outer(s, s)
-        self.H -= rho * (np.outer(hy, s) + np.outer(s, hy))
+        u = (0.5 * (1.0 + rho * float(np.dot(y, hy)))) * s - hy
+        ger = get_blas_funcs("ger", (self.H,))
+        Ht = self.H.T                       # F-ordered view of the C-ordered H (in place)
+        ger(rho, u, s, a=Ht, overwrite_a=True)
+        ger(rho, s, u, a=Ht, overwrite_a=True)
 
     def state_dict(self) -> dict:
         state = super().state_dict()
