@@ -12,20 +12,24 @@ inside the image (free/Neumann boundary: no penalty across the edge):
   the subgradient 0 is used where ∇u_k = 0)
 * ``smooth_tv``  Σ √(|∇u_k|² + eps²)           — TV-L1 optical flow's edge-preserving prior
 
-The classes ``Diffusion``, ``Bending``, ``TV`` and ``SmoothTV`` take ``weight``
-(and ``eps``) as keyword-only options and map a field Tensor to
-``weight × energy``.
+The classes follow the :class:`~fitcli.regularizers.Regularizer` protocol (the fit
+loop multiplies by ``weight``). ``diffusion`` and ``bending`` register themselves in
+``REGULARIZERS`` when this module is imported; ``FIELD_REGULARIZERS`` holds all four
+for displacement fields (their ``tv`` / ``smooth_tv`` differ from the image ones: they
+take a field (..., H, W) and act per component).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..engine import Op, Tensor, apply, register
+from .. import engine as fe
+from ..engine import Op, Tensor, apply
 from ..engine.cases import Case
 from ..errors import ConfigError
+from . import Regularizer, register
 
-__all__ = ["Bending", "Diffusion", "FIELD_REGULARIZERS", "SmoothTV", "TV", "bending",
+__all__ = ["Bending", "Diffusion", "FIELD_REGULARIZERS", "FieldSmoothTV", "FieldTV", "bending",
            "diffusion", "gradcheck_cases", "smooth_tv", "tv"]
 
 
@@ -105,7 +109,7 @@ def _scalar_op(name, fwd, grad, doc):
     def vjp(g, out, u, **kw):
         return g * grad(u, **kw)
 
-    return register(Op(name, f, (vjp,), doc=doc))
+    return fe.register(Op(name, f, (vjp,), doc=doc))
 
 
 diffusion_op = _scalar_op("field_diffusion", _diffusion_fwd, _diffusion_grad, "½ Σ |∇u|²")
@@ -134,64 +138,71 @@ def smooth_tv(u, eps: float = 0.01) -> Tensor:
     return apply(tv_op, u, eps=float(eps))
 
 
-class _FieldRegularizer:
-    """``weight × energy(u)``; ``weight`` a non-negative number."""
+class _FieldRegularizer(Regularizer):
+    """R(u) on a displacement block (..., H, W); the fit loop multiplies by ``weight``."""
 
-    name = ""
     energy = staticmethod(diffusion)
-
-    def __init__(self, *, weight: float = 1.0):
-        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not (
-                np.isfinite(weight) and weight >= 0):
-            raise ConfigError(f"regularization.{self.name}.weight", "a non-negative number",
-                              weight)
-        self.weight = float(weight)
 
     def __call__(self, u) -> Tensor:
-        return self.energy(u) * self.weight
+        return self.energy(u)
 
-    def __repr__(self) -> str:
-        return f"{self.name}(weight={self.weight:g})"
+    def value(self, u: np.ndarray) -> float:
+        return float(self.energy(Tensor(u)).data)
 
 
+@register
 class Diffusion(_FieldRegularizer):
-    """weight · ½ Σ |∇u|² (membrane energy of a displacement field)."""
+    """½ Σ |∇u|² (membrane energy of a displacement field)."""
 
     name = "diffusion"
+    formula = "½Σ|∇u|²"
     energy = staticmethod(diffusion)
 
 
+@register
 class Bending(_FieldRegularizer):
-    """weight · ½ Σ (u_rr² + 2 u_rc² + u_cc²) (thin-plate bending energy)."""
+    """½ Σ (u_rr² + 2 u_rc² + u_cc²) (thin-plate bending energy; zero on affine fields)."""
 
     name = "bending"
+    formula = "½Σ(u_rr² + 2u_rc² + u_cc²)"
     energy = staticmethod(bending)
 
 
-class TV(_FieldRegularizer):
-    """weight · Σ |∇u_k| (isotropic total variation per component; subgradient at kinks)."""
+class FieldTV(_FieldRegularizer):
+    """Σ |∇u_k| per component (non-smooth: subgradient in the closure, prox per component)."""
 
     name = "tv"
+    smooth = False
+    formula = "Σ_k Σ|∇u_k|"
     energy = staticmethod(tv)
 
+    def prox(self, u: np.ndarray, step: float) -> np.ndarray:
+        from .image import tv_prox
 
-class SmoothTV(_FieldRegularizer):
-    """weight · Σ √(|∇u_k|² + eps²) (edge-preserving, differentiable)."""
+        flat = u.reshape((-1,) + u.shape[-2:])
+        return np.stack([tv_prox(c, step)[0] for c in flat]).reshape(u.shape)
+
+
+class FieldSmoothTV(_FieldRegularizer):
+    """Σ √(|∇u_k|² + eps²) per component (edge-preserving, differentiable)."""
 
     name = "smooth_tv"
+    formula = "Σ_k Σ√(|∇u_k|² + ε²)"
 
-    def __init__(self, *, weight: float = 1.0, eps: float = 0.01):
-        super().__init__(weight=weight)
+    def __init__(self, *, eps: float = 0.01):
         if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not (
                 np.isfinite(eps) and eps > 0):
-            raise ConfigError("regularization.smooth_tv.eps", "a positive number", eps)
+            raise ConfigError("regularization.eps", "a positive number", eps)
         self.eps = float(eps)
 
     def __call__(self, u) -> Tensor:
-        return smooth_tv(u, self.eps) * self.weight
+        return smooth_tv(u, self.eps)
 
 
-FIELD_REGULARIZERS = {c.name: c for c in (Diffusion, Bending, TV, SmoothTV)}
+# The displacement-field regularisers by YAML name (tv / smooth_tv here act per field
+# component on (..., H, W); the image ones of the same name in REGULARIZERS take (H, W[, C])).
+FIELD_REGULARIZERS: dict[str, type[Regularizer]] = {
+    c.name: c for c in (Diffusion, Bending, FieldTV, FieldSmoothTV)}
 
 
 def gradcheck_cases(rng: np.random.Generator) -> list[Case]:
