@@ -83,7 +83,7 @@ def build(cfg: C.Config) -> Problem:
     names = model.regularized()
     term_names = ["data"]
     smooth, nonsmooth = [], []
-    for i, (name, reg_cls, weight, opts) in enumerate(cfg.regularization):
+    for name, reg_cls, weight, opts in cfg.regularization:
         reg = reg_cls(**opts)
         col = _unique(name, term_names)
         term_names.append(col)
@@ -91,7 +91,6 @@ def build(cfg: C.Config) -> Problem:
             smooth.append((col, reg, weight))
         else:
             term = NonSmoothTerm(reg, weight, params.slices, params.shapes, names)
-            term.index = i
             nonsmooth.append((col, term))
 
     opt_cls = cfg.optimizer_cls

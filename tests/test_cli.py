@@ -81,6 +81,9 @@ BAD = [
     ("seed: 1\nseed: 2\n", "duplicate key 'seed'"),
     ("model: [unclosed\n", "invalid YAML"),
     ("loss: logistik\n", "did you mean 'logistic'?"),
+    ("optimizer: {type: adamm}\n", "optimizer.type: expected one of gd"),
+    ("data: {dataset: digitz}\n", "data.dataset: expected one of digits"),
+    ("output: {every: 0}\n", "output.every: expected a positive integer, got 0"),
     ("data: {dataset: spirals, validation: 2}\n", "data.validation: expected a fraction"),
     ("regularization: [{type: l2, weight: heavy}]\n", "regularization[0].weight"),
 ]
