@@ -221,3 +221,105 @@ class SSD(Loss):
 
 if "ssd" not in LOSSES:  # one ssd for every imaging model (registration may define it too)
     register_loss(SSD)
+
+
+# -- `fitcli solve`: library entry points (the CLI renders what they return) ----------------
+class SolveResult:
+    """What :func:`solve_superres` returns: images (numpy), metrics and the fit summary."""
+
+    def __init__(self, recovered, baseline, observation, truth, metrics, summary, history,
+                 formula, run_dir):
+        self.recovered, self.baseline, self.observation = recovered, baseline, observation
+        self.truth, self.metrics, self.summary = truth, metrics, summary
+        self.history, self.formula, self.run_dir = history, formula, run_dir
+
+
+def _with(cfg, changes: Mapping[str, object]):
+    """A copy of a resolved Config with dotted-key changes, validated again."""
+    import copy
+
+    from .. import config as C
+
+    raw = C.apply_overrides(copy.deepcopy(cfg.resolved), dict(changes))
+    return C.resolve(raw, cfg.base_dir, cfg.name)
+
+
+def solve_superres(cfg, run_dir: str | Path | None = None, *, observation: str | Path | None = None,
+                   output: str | Path | None = None, callback=None,
+                   resume: str | Path | None = None) -> SolveResult:
+    """Recover the high-resolution image of a ``superres`` config; write the run folder.
+
+    Parameters
+    ----------
+    cfg : fitcli.config.Config
+        A resolved config with ``model.type: superres``.
+    run_dir : the run folder (None: write nothing but ``output``).
+    observation : a real low-resolution image (``--input``): replaces the synthetic
+        observation; no ground truth, so no PSNR / SSIM.
+    output : also write the recovered image here (.png 8-bit, .tif 16-bit, .npy float).
+    callback, resume : passed to the fit loop (:func:`fitcli.fit.run`).
+
+    Returns
+    -------
+    SolveResult with ``recovered`` and ``baseline`` (H, W[, C]), ``metrics``
+    ``{"recovered": {psnr, ssim}, "bicubic": {psnr, ssim}}`` (empty without truth),
+    the fit ``summary`` (also holding the metrics) and ``history``.
+    """
+    from ..api import build
+    from ..fit import run, write_json
+
+    if cfg.model_cls is not SuperRes:
+        raise ConfigError("model.type", "superres for `fitcli solve`", cfg.resolved["model"]
+                          ["type"])
+    if observation is not None:
+        cfg = _with(cfg, {"data.observation": str(Path(observation).resolve()),
+                          "data.image": None})
+    run_dir = Path(run_dir) if run_dir is not None else None
+    if run_dir is not None:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    problem = build(cfg)
+    model: SuperRes = problem.model
+    summary, history = run(problem, run_dir, callback=callback,
+                           resume=Path(resume) if resume else None)
+    x = np.array(problem.params.views["image"])
+    base = model.baseline()
+    metrics = {}
+    if model.truth is not None:
+        metrics = {"recovered": model.image_metrics(x), "bicubic": model.image_metrics(base)}
+    summary["image_metrics"] = metrics
+    summary["objective"] = problem.formula
+    if run_dir is not None:
+        write_json(run_dir / "summary.json", summary)
+    if output is not None:
+        imaging.save_image(output, x)
+    return SolveResult(x, base, model.observation, model.truth, metrics, summary, history,
+                       problem.formula, run_dir)
+
+
+def sweep_superres(cfg, key: str, values, run_dir: str | Path, *, callback=None) -> dict:
+    """One solve per value of the dotted config ``key`` (e.g. regularization.0.weight).
+
+    Each solve writes ``run_dir/<key>=<value>/``; ``run_dir`` gets ``sweep.csv`` and,
+    when the truth is known, ``sweep.png`` (PSNR / SSIM against the value, best
+    marked). Returns ``{"key", "values", "results": [{value, psnr, ssim, ...}],
+    "best": index or None, "bicubic": {psnr, ssim}}``.
+    """
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    rows, bicubic = [], {}
+    for v in values:
+        res = solve_superres(_with(cfg, {key: v}), run_dir / f"{key}={v}", callback=callback)
+        m = res.metrics.get("recovered", {})
+        bicubic = res.metrics.get("bicubic", bicubic)
+        rows.append({"value": v, **m, "loss": res.summary.get("loss"),
+                     "status": res.summary.get("status")})
+    best = None
+    if rows and all("psnr" in r for r in rows):
+        best = int(np.argmax([r["psnr"] for r in rows]))
+        imaging.sweep_figure(run_dir / "sweep.png", key, [float(r["value"]) for r in rows],
+                             rows, bicubic)
+    cols = ["value", "psnr", "ssim", "loss", "status"]
+    lines = [",".join(cols)] + [",".join(str(r.get(c, "")) for c in cols) for r in rows]
+    (run_dir / "sweep.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return {"key": key, "values": list(values), "results": rows, "best": best,
+            "bicubic": bicubic}
