@@ -177,7 +177,7 @@ def _fmt_row(p) -> str:
 class _Reporter:
     """Renders Progress events: a rich bar on a terminal, plain lines otherwise."""
 
-    def __init__(self, quiet: bool, total: int, start: int):
+    def __init__(self, quiet: bool, total: int):
         self.quiet, self.bar, self.task = quiet, None, None
         if not quiet and out.is_terminal:
             from rich.progress import (
@@ -191,7 +191,7 @@ class _Reporter:
             self.bar = Progress(TextColumn("train"), BarColumn(), MofNCompleteColumn(),
                                 TimeElapsedColumn(), TextColumn("{task.fields[info]}"),
                                 console=out, transient=False)
-            self.task = self.bar.add_task("train", total=total, completed=start, info="")
+            self.task = self.bar.add_task("train", total=total, info="")
             self.bar.start()
 
     def __call__(self, p) -> None:
@@ -206,6 +206,10 @@ class _Reporter:
             self.bar.update(self.task, completed=p.iteration, info=info)
         elif not self.quiet:
             out.print(_fmt_row(p), markup=False, highlight=False)
+
+    def tick(self, iteration: int) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, completed=iteration)
 
     def close(self) -> None:
         if self.bar is not None:
@@ -241,9 +245,10 @@ def train(
         what = "resuming" if resume else "run folder"
         out.print(f"{what}: {run_dir}  ({problem.params.size} parameters, "
                   f"{cfg.resolved['optimizer']['type']}, {problem.data.n_train} training samples)")
-    reporter = _Reporter(quiet, cfg.stop["iterations"], 0)
+    reporter = _Reporter(quiet, cfg.stop["iterations"])
     try:
-        summary, _ = run(problem, run_dir, callback=reporter, resume=resume)
+        summary, _ = run(problem, run_dir, callback=reporter, resume=resume,
+                         tick=reporter.tick if reporter.bar is not None else None)
     except FitcliError as exc:
         reporter.close()
         raise fail(exc) from None

@@ -157,8 +157,11 @@ def _stop_reason(stop: dict, info, state: LoopState, elapsed: float) -> str | No
 
 
 def run(problem: Problem, run_dir: Path | None, *, callback=None, resume: Path | None = None,
-        handle_signals: bool = True) -> tuple[dict, list[dict]]:
+        handle_signals: bool = True, tick=None) -> tuple[dict, list[dict]]:
     """Fit ``problem``; write the run folder when ``run_dir`` is given.
+
+    ``callback(Progress)`` is called at every logged row and once at the end (with
+    the summary); ``tick(iteration)``, if given, after every iteration (a progress bar).
 
     Returns ``(summary, history)``: the summary (as summary.json) and the
     metrics rows (as metrics.csv, including earlier rows of a resumed run).
@@ -224,6 +227,8 @@ def run(problem: Problem, run_dir: Path | None, *, callback=None, resume: Path |
                 log(info.grad_norm, info.step, final=reason is not None)
             if run_dir is not None and state.iteration % ck_every == 0:
                 save_checkpoint(run_dir, problem, state)
+            if tick is not None:
+                tick(state.iteration)
             if reason is None and flag["signal"] is not None:
                 status, reason = "interrupted", f"interrupted by {flag['signal']}"
     if info is not None and status != "diverged" and (not history
