@@ -39,7 +39,9 @@ class LineResult:
 
 
 def _point(x: np.ndarray, t: float, d: np.ndarray, project: Callable | None) -> np.ndarray:
-    xt = x + t * d
+    """x + t d (projected): one new array, formed in place (no second temporary)."""
+    xt = np.multiply(d, t)
+    xt += x
     if project is not None:
         project(xt)
     return xt

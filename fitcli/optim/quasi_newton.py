@@ -160,19 +160,23 @@ class LBFGS(QuasiNewton):
         self.count, self.head, self.gamma = 0, 0, 1.0
 
     def _direction(self, g: np.ndarray) -> tuple[np.ndarray, bool]:
-        """d = −H g by the two-loop recursion; (d, True) when there is no history."""
+        """d = −H g by the two-loop recursion; (d, True) when there is no history.
+
+        The recursion is linear in its input, so it runs on q = −g and yields d directly;
+        q is a preallocated work buffer (d is used within the current step only).
+        """
         q, m, axpy = self.q, self.S.shape[0], self._axpy
-        q[...] = g
+        np.negative(g, out=q)
         order = [(self.head - 1 - i) % m for i in range(self.count)]     # newest first
         for i in order:
             a = self.rho[i] * float(np.dot(self.S[i], q))
             self.alpha[i] = a
             axpy(self.Y[i], q, a=-a)                                     # q −= a y_i
-        q *= self.gamma
+        if self.gamma != 1.0:
+            q *= self.gamma                                              # H₀ = γ I
         for i in reversed(order):
             b = self.rho[i] * float(np.dot(self.Y[i], q))
             axpy(self.S[i], q, a=self.alpha[i] - b)                      # r += (a − b) s_i
-        np.negative(q, out=q)                 # d = −r, in the work buffer (used this step only)
         return q, self.count == 0
 
     def _update(self, x_new: np.ndarray, g_new: np.ndarray) -> None:
