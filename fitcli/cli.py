@@ -309,7 +309,8 @@ def list_(
         help="models | losses | optimizers | datasets | regularizers (default: all).")] = None,
 ) -> None:
     """The names a config may use, with their options and defaults (from the registries)."""
-    from .config import _hint, describe_registry
+    from .api import describe_registry
+    from .config import _hint
 
     if kind is not None and kind not in KINDS:
         hint = _hint(kind, KINDS)
@@ -334,7 +335,7 @@ def schema() -> None:
     """Print a JSON Schema of the config format (for editors; see the README)."""
     import json
 
-    from .config import json_schema
+    from .api import json_schema
 
     print(json.dumps(json_schema(), indent=2, ensure_ascii=False))
 

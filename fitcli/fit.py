@@ -166,95 +166,114 @@ def run(problem: Problem, run_dir: Path | None, *, callback=None, resume: Path |
     Returns ``(summary, history)``: the summary (as summary.json) and the
     metrics rows (as metrics.csv, including earlier rows of a resumed run).
     """
-    cfg, opt, x = problem.cfg, problem.optimizer, problem.params.flat
-    stop, every, ck_every = cfg.stop, cfg.output["every"], cfg.output["checkpoint_every"]
-    state = LoopState()
-    if resume is not None:
-        opt_state, saved = load_checkpoint(resume / "checkpoint.npz", problem)
-        opt.load_state_dict(opt_state)
-        state = LoopState(**saved)
-    start_iter = state.iteration
-    if run_dir is not None:
-        run_dir.mkdir(parents=True, exist_ok=True)
-    closure = make_closure(problem)
-    first = evaluate(problem, x)
-    columns = (["iteration", "loss", "grad_norm", "step", "seconds", "nfev", "ngev"]
-               + [k for k in first if k not in ("loss",)])
-    main = next((k for k in (f"val_{problem.model.main_metric}",
-                             f"train_{problem.model.main_metric}") if k in first), "loss")
-    writer = MetricsWriter(run_dir, columns, start_iter) if run_dir else None
-    history = list(writer.previous) if writer else []
-    if run_dir is not None:
-        (run_dir / "config.yaml").write_text(C.dump(cfg), encoding="utf-8")
+    loop = _Loop(problem, run_dir, callback, resume)
+    with _signals(handle_signals) as flag:
+        status, reason, info = loop.iterate(flag, tick)
+    return loop.finish(status, reason, info)
 
-    def log(info_grad, step, final=False):
-        row = {"iteration": state.iteration, **evaluate(problem, x), "grad_norm": info_grad,
-               "step": step, "seconds": round(state.seconds, 6), "nfev": state.nfev,
-               "ngev": state.ngev}
-        history.append(row)
-        if writer:
-            writer.write(row)
-        if callback:
-            callback(Progress(state.iteration, stop["iterations"], row, main, final))
 
-    if start_iter == 0:
-        f0, g0 = closure(x)
-        log(float(np.linalg.norm(g0)) if g0 is not None else float("nan"), 0.0)
-    x_good = np.empty_like(x)
-    status, reason, info = "done", None, None
-    t0 = time.perf_counter() - state.seconds
-    # Overflow to inf/nan is detected and reported below; numpy's warnings would only be noise.
-    with _signals(handle_signals) as flag, np.errstate(all="ignore"):
-        while reason is None:
-            if state.iteration >= stop["iterations"]:
-                reason = f"iterations: reached {stop['iterations']}"
-                break
-            np.copyto(x_good, x)
-            info = opt.step(closure)
-            state.iteration += 1
-            state.nfev += info.nfev
-            state.ngev += info.ngev
-            state.seconds = time.perf_counter() - t0
-            if not (np.isfinite(info.loss) and np.isfinite(info.grad_norm)
-                    and np.isfinite(np.dot(x, x))):
-                status, reason = "diverged", _nonfinite(problem, closure, x, info,
-                                                        state.iteration)
-                np.copyto(x, x_good)   # keep the last good iterate
-                break
-            reason = _stop_reason(stop, info, state, state.seconds)
-            state.prev_loss = float(info.loss)
-            if state.iteration % every == 0 or reason is not None:
-                log(info.grad_norm, info.step, final=reason is not None)
-            if run_dir is not None and state.iteration % ck_every == 0:
-                save_checkpoint(run_dir, problem, state)
-            if tick is not None:
-                tick(state.iteration)
-            if reason is None and flag["signal"] is not None:
-                status, reason = "interrupted", f"interrupted by {flag['signal']}"
-    if info is not None and status != "diverged" and (not history
-                                                      or history[-1]["iteration"]
-                                                      != state.iteration):
-        log(info.grad_norm, info.step, final=True)
-    if writer:
-        writer.file.close()
-    summary = _summary(problem, status, reason, state, history, start_iter)
-    if run_dir is not None:
-        if status != "diverged":
-            save_checkpoint(run_dir, problem, state)
-        if (run_dir / "checkpoint.npz").exists():
-            with np.load(run_dir / "checkpoint.npz") as f:
-                summary["checkpoint_iteration"] = int(f["loop.iteration"])
-        files = problem.model.save_outputs(run_dir, problem.params.views, problem.data)
-        if cfg.output["plot"] and history:
-            plot_history(run_dir / "loss.png", history, main, problem.formula)
-            files = ["loss.png", *files]
-        summary["files"] = ["config.yaml", "metrics.csv", "summary.json", "checkpoint.npz",
-                            *files]
-        write_json(run_dir / "summary.json", summary)
-    if callback:
-        callback(Progress(state.iteration, stop["iterations"], history[-1] if history else {},
-                          main, True, summary))
-    return summary, history
+class _Loop:
+    """The state of one fit: set-up (resume, run folder, columns), iterations, finish."""
+
+    def __init__(self, problem: Problem, run_dir: Path | None, callback, resume: Path | None):
+        self.problem, self.run_dir, self.callback = problem, run_dir, callback
+        self.x, self.stop = problem.params.flat, problem.cfg.stop
+        self.state = LoopState()
+        if resume is not None:
+            opt_state, saved = load_checkpoint(resume / "checkpoint.npz", problem)
+            problem.optimizer.load_state_dict(opt_state)
+            self.state = LoopState(**saved)
+        self.start_iter = self.state.iteration
+        if run_dir is not None:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            (run_dir / "config.yaml").write_text(C.dump(problem.cfg), encoding="utf-8")
+        self.closure = make_closure(problem)
+        first = evaluate(problem, self.x)
+        columns = list(BASE_COLUMNS) + [k for k in first if k != "loss"]
+        metric = problem.model.main_metric
+        self.main = next((k for k in (f"val_{metric}", f"train_{metric}") if k in first),
+                         "loss")
+        self.writer = MetricsWriter(run_dir, columns, self.start_iter) if run_dir else None
+        self.history = list(self.writer.previous) if self.writer else []
+        if self.start_iter == 0:
+            _, g0 = self.closure(self.x)
+            self.log(float(np.linalg.norm(g0)) if g0 is not None else float("nan"), 0.0,
+                     values=first)
+
+    def log(self, grad_norm: float, step: float, final: bool = False, values=None) -> None:
+        """Evaluate at x, append a metrics row, report it."""
+        st = self.state
+        row = {"iteration": st.iteration, **(values or evaluate(self.problem, self.x)),
+               "grad_norm": grad_norm, "step": step, "seconds": round(st.seconds, 6),
+               "nfev": st.nfev, "ngev": st.ngev}
+        self.history.append(row)
+        if self.writer:
+            self.writer.write(row)
+        if self.callback:
+            self.callback(Progress(st.iteration, self.stop["iterations"], row, self.main, final))
+
+    def iterate(self, flag: dict, tick):
+        """Step until a stopping rule, divergence or a signal; return (status, reason, info)."""
+        problem, x, st, stop = self.problem, self.x, self.state, self.stop
+        opt, every = problem.optimizer, problem.cfg.output["every"]
+        ck_every = problem.cfg.output["checkpoint_every"]
+        x_good = np.empty_like(x)
+        status, reason, info = "done", None, None
+        t0 = time.perf_counter() - st.seconds
+        # Overflow to inf/nan is detected and reported here; numpy's warnings are only noise.
+        with np.errstate(all="ignore"):
+            while reason is None:
+                if st.iteration >= stop["iterations"]:
+                    return status, f"iterations: reached {stop['iterations']}", info
+                np.copyto(x_good, x)
+                info = opt.step(self.closure)
+                st.iteration += 1
+                st.nfev += info.nfev
+                st.ngev += info.ngev
+                st.seconds = time.perf_counter() - t0
+                if not (np.isfinite(info.loss) and np.isfinite(info.grad_norm)
+                        and np.isfinite(np.dot(x, x))):
+                    reason = _nonfinite(problem, self.closure, x, info, st.iteration)
+                    np.copyto(x, x_good)   # keep the last good iterate
+                    return "diverged", reason, info
+                reason = _stop_reason(stop, info, st, st.seconds)
+                st.prev_loss = float(info.loss)
+                if st.iteration % every == 0 or reason is not None:
+                    self.log(info.grad_norm, info.step, final=reason is not None)
+                if self.run_dir is not None and st.iteration % ck_every == 0:
+                    save_checkpoint(self.run_dir, problem, st)
+                if tick is not None:
+                    tick(st.iteration)
+                if reason is None and flag["signal"] is not None:
+                    status, reason = "interrupted", f"interrupted by {flag['signal']}"
+        return status, reason, info
+
+    def finish(self, status: str, reason: str, info) -> tuple[dict, list[dict]]:
+        """Last row, checkpoint (unless diverged), model outputs, loss.png, summary.json."""
+        problem, run_dir, history = self.problem, self.run_dir, self.history
+        if info is not None and status != "diverged" and (
+                not history or history[-1]["iteration"] != self.state.iteration):
+            self.log(info.grad_norm, info.step, final=True)
+        if self.writer:
+            self.writer.file.close()
+        summary = _summary(problem, status, reason, self.state, history, self.start_iter)
+        if run_dir is not None:
+            if status != "diverged":
+                save_checkpoint(run_dir, problem, self.state)
+            if (run_dir / "checkpoint.npz").exists():
+                with np.load(run_dir / "checkpoint.npz") as f:
+                    summary["checkpoint_iteration"] = int(f["loop.iteration"])
+            files = problem.model.save_outputs(run_dir, problem.params.views, problem.data)
+            if problem.cfg.output["plot"] and history:
+                plot_history(run_dir / "loss.png", history, self.main, problem.formula)
+                files = ["loss.png", *files]
+            summary["files"] = ["config.yaml", "metrics.csv", "summary.json", "checkpoint.npz",
+                                *files]
+            write_json(run_dir / "summary.json", summary)
+        if self.callback:
+            self.callback(Progress(self.state.iteration, self.stop["iterations"],
+                                   history[-1] if history else {}, self.main, True, summary))
+        return summary, history
 
 
 def _summary(problem: Problem, status, reason, state: LoopState, history, start_iter) -> dict:

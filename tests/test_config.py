@@ -7,6 +7,7 @@ import json
 import pytest
 
 from fitcli import config as C
+from fitcli.api import describe_registry, json_schema
 from fitcli.errors import ConfigError, InputError
 
 BASE = {
@@ -143,17 +144,17 @@ def test_dump_round_trips():
 
 
 def test_describe_registry_lists_options_from_signatures():
-    models = {r["name"]: r for r in C.describe_registry("models")}
+    models = {r["name"]: r for r in describe_registry("models")}
     assert models["mlp"]["options"]["activation"] == "tanh"
     assert models["mlp"]["options"]["data.dataset"] == "(required)"
-    losses = {r["name"]: r for r in C.describe_registry("losses")}
+    losses = {r["name"]: r for r in describe_registry("losses")}
     assert losses["huber"]["options"] == {"delta": 1.0}
-    assert {"digits", "spirals", "moons"} <= {r["name"] for r in C.describe_registry("datasets")}
+    assert {"digits", "spirals", "moons"} <= {r["name"] for r in describe_registry("datasets")}
 
 
 def test_json_schema_accepts_shipped_configs_and_rejects_typos():
     jsonschema = pytest.importorskip("jsonschema")
-    schema = C.json_schema()
+    schema = json_schema()
     jsonschema.Draft7Validator.check_schema(schema)
     validator = jsonschema.Draft7Validator(schema)
     assert not list(validator.iter_errors(BASE))
