@@ -9,7 +9,9 @@ Run ``python -m fitcli.bench.rnn [--quick]``.
    steps, BPTT loop). Medians over interleaved repetitions; target ≤ 1.3×.
 2. Peak traced memory (tracemalloc) of the engine's forward+backward at
    T = 250, 500, 1000 against the bare activations BPTT must keep (the T
-   hidden states, N·H·T numbers) — it should grow linearly in T.
+   hidden states, N·H·T numbers) and against the numpy-by-hand step (which
+   keeps states, their cotangents and the pre-activation gradients) — it
+   should grow linearly in T.
 """
 
 from __future__ import annotations
@@ -116,19 +118,25 @@ def timing(rounds=21, T=100):
     return med["engine"], med["numpy"], diff
 
 
+def _traced_peak(fn) -> int:
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    fn()
+    peak = tracemalloc.get_traced_memory()[1] - base
+    tracemalloc.stop()
+    return peak
+
+
 def memory_profile(lengths=(250, 500, 1000), N=32, D=16, H=128):
-    """Peak traced bytes of one engine forward+backward per T, and the bare activations."""
+    """Per T: peak traced bytes of one engine forward+backward, of the numpy-by-hand
+    step, and the bare activations (the T hidden states, N·H·T·8 bytes)."""
     rows = []
     for T in lengths:
         model, pv, X, y = make_problem(T=T, N=N, D=D, H=H)
         out = np.empty(pv.size)
-        tracemalloc.start()
-        tracemalloc.reset_peak()
-        base = tracemalloc.get_traced_memory()[0]
-        engine_grad(model, pv, X, y, out)
-        peak = tracemalloc.get_traced_memory()[1] - base
-        tracemalloc.stop()
-        rows.append((T, peak, T * N * H * 8))
+        peak = _traced_peak(lambda: engine_grad(model, pv, X, y, out))
+        hand = _traced_peak(lambda: numpy_grad(pv, X, y, out))
+        rows.append((T, peak, hand, T * N * H * 8))
     return rows
 
 
@@ -141,9 +149,10 @@ def main(argv: list[str]) -> None:
     print(f"  ratio engine / numpy : {te / tn:8.3f}   (target <= 1.3)")
     print(f"  max |difference| of loss and gradient: {diff:.2e}")
     print("Peak traced memory of forward+backward (tracemalloc) vs bare hidden states N*H*T*8 B")
-    for T, peak, bare in memory_profile((100, 250) if quick else (250, 500, 1000)):
-        print(f"  T={T:5d}  peak {peak / 2**20:8.1f} MiB   bare {bare / 2**20:7.1f} MiB"
-              f"   ratio {peak / bare:5.2f}   per step {peak / T / 1024:7.1f} KiB")
+    for T, peak, hand, bare in memory_profile((100, 250) if quick else (250, 500, 1000)):
+        print(f"  T={T:5d}  engine {peak / 2**20:7.1f} MiB ({peak / bare:4.2f}x bare, "
+              f"{peak / T / 1024:6.1f} KiB/step)   numpy by hand {hand / 2**20:7.1f} MiB "
+              f"({hand / bare:4.2f}x)   bare {bare / 2**20:6.1f} MiB")
 
 
 if __name__ == "__main__":  # pragma: no cover
