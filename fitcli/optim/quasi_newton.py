@@ -94,7 +94,7 @@ class QuasiNewton(SmoothOptimizer):
             if res.ok:
                 break
             if first:
-                return StepInfo(self.f, grad_norm(g), res.t, nfev, nfev, stop=res.message)
+                return StepInfo(self.f, self._pg_norm(g), res.t, nfev, nfev, stop=res.message)
             # a failed search or a non-finite value: clear the history and restart from
             # the best iterate (the current one) with a scaled steepest-descent step
             self._reset()

@@ -129,3 +129,43 @@ def test_stochastic_methods_decrease_logistic_loss():
         assert c(x)[0] - f_star < 0.05 * (f0 - f_star), name
     # variance reduction converges to the optimum itself
     assert c(x)[0] - f_star < 1e-8
+
+
+def test_lbfgs_with_bounds_matches_scipy_lbfgsb():
+    from fitcli.optim.testfns import quadratic
+
+    q = quadratic(30, 100.0, seed=4)             # the minimiser lies partly outside [0, 1]
+    x0 = np.full(30, 0.5)
+    ref = scipy.optimize.minimize(lambda z: q(z), x0, jac=True, method="L-BFGS-B",
+                                  bounds=[(0, 1)] * 30,
+                                  options={"gtol": 1e-12, "ftol": 0, "maxiter": 10000})
+    x = x0.copy()
+    opt = OPTIMIZERS["lbfgs"](x, bounds=[0, 1])
+    for _ in range(300):
+        info = opt.step(q)
+        assert np.all((x >= 0) & (x <= 1))
+        if info.stop or info.grad_norm < 1e-9:
+            break
+    assert abs(q(x)[0] - ref.fun) <= 1e-10 * ref.fun
+    assert np.max(np.abs(x - ref.x)) < 1e-6
+    assert np.count_nonzero((x == 0) | (x == 1)) > 5          # active bounds, exactly
+
+
+@pytest.mark.parametrize("name,options", [("nesterov", {}), ("nesterov", {"step": "armijo"}),
+                                          ("heavy_ball", {"step": "wolfe"}),
+                                          ("heavy_ball", {"step": "lipschitz",
+                                                          "momentum": 0.5}),
+                                          ("fista", {"step": "backtracking"})])
+def test_methods_without_a_known_lipschitz_constant_converge(name, options):
+    from fitcli.optim.testfns import quadratic
+
+    q = quadratic(20, 50.0, seed=6)
+    del q.lipschitz                              # estimate + backtracking paths
+    x = q.start.copy()
+    opt = OPTIMIZERS[name](x, **options)
+    for _ in range(3000):
+        info = opt.step(q)
+        assert info.stop is None
+        if np.linalg.norm(x - q.x_star) < 1e-7:
+            break
+    assert np.linalg.norm(x - q.x_star) < 1e-7, (name, options)
