@@ -182,3 +182,24 @@ def test_sigint_writes_a_checkpoint_and_exits_130(config, tmp_path):
     r = invoke("train", "--resume", tmp_path / "s", "--set", "optimizer.iterations="
                + str(summary["iterations"] + 3), "-q")
     assert r.exit_code == 0, r.output
+
+
+def test_compare_and_graph(config):
+    r = invoke("compare", config, "--optimizers", "gd,lbfgs", "--iterations", "5", "--out", "c")
+    assert r.exit_code == 0, r.output
+    assert Path("c/compare.png").exists()
+    runs = json.loads(Path("c/compare.json").read_text())["runs"]
+    assert [row["optimizer"] for row in runs] == ["gd", "lbfgs"]
+    r = invoke("compare", config, "--optimizers", "gd,nope", "--out", "c2")
+    assert r.exit_code == 2 and r.stderr.startswith("error: ")
+    r = invoke("graph", config, "--out", "g/objective.dot")
+    assert r.exit_code == 0, r.output
+    assert "matmul 2" in r.stdout and Path("g/objective.dot").read_text().startswith("digraph")
+
+
+def test_solve_and_sample_refuse_the_wrong_kind(config):
+    r = invoke("solve", config)
+    assert r.exit_code == 2 and "fitcli solve" in r.stderr
+    invoke("train", config, "--out", "m", "-q")
+    r = invoke("sample", "m")
+    assert r.exit_code == 2 and "not a character-level rnn run" in r.stderr
