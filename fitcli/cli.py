@@ -485,5 +485,26 @@ def graph(
     out.print("wrote " + ", ".join(map(str, written)), markup=False)
 
 
+bench_app = typer.Typer(help="Measurements on this machine.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("complexity")
+def bench_complexity(
+    quick: Annotated[bool, typer.Option("--quick", help="Smaller sizes (a first look).")]
+    = False,
+    out_dir: Annotated[Path, typer.Option("--out", help="Where to write the figure.")]
+    = Path("runs/bench"),
+) -> None:
+    """The measured cost of finite differences, forward and reverse mode."""
+    from .bench import complexity
+
+    res = complexity.run(quick)
+    out.print(complexity.format_tables(res), markup=False, highlight=False)
+    path = complexity.figure(res["gradient"], res["jacobian"], res["chain"],
+                             out_dir / "complexity.png")
+    out.print(f"figure: {path}", markup=False)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     sys.exit(app())

@@ -203,3 +203,8 @@ def test_solve_and_sample_refuse_the_wrong_kind(config):
     invoke("train", config, "--out", "m", "-q")
     r = invoke("sample", "m")
     assert r.exit_code == 2 and "not a character-level rnn run" in r.stderr
+
+
+def test_bench_is_a_command_group():
+    r = invoke("bench", "complexity", "--help")
+    assert r.exit_code == 0 and "finite differences" in r.stdout
