@@ -195,6 +195,11 @@ class _Reporter:
             self.bar.start()
 
     def __call__(self, p) -> None:
+        if isinstance(p, dict):  # a solver with its own loop reports plain rows
+            if not self.quiet and self.bar is None:
+                out.print("  ".join(f"{k} {v:.6g}" if isinstance(v, float) else f"{k} {v}"
+                                    for k, v in p.items()), markup=False, highlight=False)
+            return
         if p.summary is not None:
             self.close()
             return
@@ -356,33 +361,62 @@ def solve(
 
     Exit codes as train.
     """
-    import importlib
+    import inspect
 
     try:
         cfg = _load(config, set_, seed, resume)
         kind = cfg.resolved["model"]["type"]
-        module = importlib.import_module(cfg.model_cls.__module__)
-        solver = getattr(module, f"solve_{kind}", None)
-        if solver is None:
-            raise FitcliError(f"model.type: expected an imaging model for `fitcli solve` "
-                              f"(superres, registration), got {kind!r}; use `fitcli train`")
+        solver = _find_solver(kind, cfg.model_cls.__module__)
         run_dir, note = _choose_run_dir(cfg, out_dir, resume)
-        extra = {k: v for k, v in (("observation", input_), ("output", output)) if v}
+        wanted = {"observation": input_, "output": output, "resume": resume}
+        params = inspect.signature(solver).parameters
+        for key, value in wanted.items():
+            if value is not None and key not in params:
+                flag = {"observation": "--input"}.get(key, f"--{key}")
+                raise FitcliError(f"{flag}: not supported by `fitcli solve` for {kind}")
+        extra = {k: v for k, v in wanted.items() if v is not None}
         reporter = _Reporter(quiet, cfg.stop["iterations"])
         try:
-            result = solver(cfg, run_dir, callback=reporter, resume=resume, **extra)
+            result = solver(cfg, run_dir, callback=reporter, **extra)
         finally:
             reporter.close()
     except FitcliError as exc:
         raise fail(exc) from None
     if note:
         err.print(f"[yellow]note:[/yellow] {escape(note)}", soft_wrap=True)
-    if not quiet:
-        out.print(f"objective: {result.formula}", markup=False, soft_wrap=True)
+    summary = result if isinstance(result, dict) else result.summary
+    formula = getattr(result, "formula", None) or summary.get("objective")
+    if formula and not quiet:
+        out.print(f"objective: {formula}", markup=False, soft_wrap=True)
     for name, values in (getattr(result, "metrics", None) or {}).items():
         shown = "  ".join(f"{k} {v:.4f}" for k, v in values.items())
         out.print(f"{name}: {shown}", markup=False)
-    _report_end(result.summary, run_dir)
+    if "stop_reason" in summary:
+        _report_end(summary, run_dir)
+        return
+    metrics = "  ".join(f"{k} {v:.4g}" for k, v in summary.get("metrics", {}).items()
+                        if isinstance(v, float))
+    out.print(f"{summary.get('status')}: {summary.get('iterations')} iterations; {metrics}",
+              markup=False, soft_wrap=True)
+    for warning in summary.get("warnings", []):
+        err.print(f"[yellow]warning:[/yellow] {escape(warning)}", soft_wrap=True)
+    out.print(f"run folder: {run_dir}")
+    if summary.get("status") == "diverged":
+        raise typer.Exit(1)
+
+
+def _find_solver(kind: str, model_module: str):
+    """``solve_<kind>`` in the model's module or in ``fitcli.<kind>_solve``."""
+    import importlib
+    import importlib.util
+
+    for name in (model_module, f"fitcli.{kind}_solve"):
+        if importlib.util.find_spec(name) is not None:
+            solver = getattr(importlib.import_module(name), f"solve_{kind}", None)
+            if solver is not None:
+                return solver
+    raise FitcliError(f"model.type: expected an imaging model for `fitcli solve` "
+                      f"(superres, registration), got {kind!r}; use `fitcli train`")
 
 
 @app.command()
