@@ -17,14 +17,17 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from .data.base import DataContext, Dataset
 from .errors import ConfigError, InputError
 from .operators.warp import _cubic_fwd, identity_grid, spline_coefficients
 
 __all__ = ["DEFORMATIONS", "affine_field", "check_pair", "endpoint_error", "fold_fraction",
-           "invert_displacement", "jacobian_determinant", "make_deformation", "make_moving",
+           "invert_displacement", "jacobian_determinant", "load_registration_data",
+           "make_deformation", "make_moving",
            "ncc_value", "pair_metrics", "resize_image", "smooth_random_field", "ssd_value"]
 
 DEFORMATIONS = ("smooth_random", "rotation", "affine")
+DEFORMATION_KEYS = ("type", "magnitude", "seed", "smoothness", "angle", "scale", "shift")
 INVERT_ITERATIONS = 100
 INVERT_TOL = 1e-10
 
@@ -216,3 +219,53 @@ def pair_metrics(fixed: np.ndarray, moving: np.ndarray, warped: np.ndarray, u: n
         m.update(endpoint_error(u, truth))
         m["epe_mean_before"] = endpoint_error(np.zeros_like(truth), truth)["epe_mean"]
     return m
+
+
+# -- data ----------------------------------------------------------------------------------------
+def _load(source, ctx: DataContext, field_name: str, size, resize, notes: list) -> np.ndarray:
+    from .imaging import load_image, read_image
+
+    raw = read_image(source, ctx.base_dir)
+    if raw.ndim == 3:
+        notes.append(f"data.{field_name}: colour image converted to gray")
+    img = load_image(source, size=size, gray=True, base_dir=ctx.base_dir)
+    return resize_image(img, resize).astype(ctx.dtype, copy=False)
+
+
+def load_registration_data(ctx: DataContext, /, *, fixed: str | None = None,
+                           moving: str | None = None, image: str | None = None,
+                           deformation: dict | None = None, size: int | None = None,
+                           resize: int | None = None) -> Dataset:
+    """A registration pair: ``fixed`` + ``moving`` (built-in names or paths), or ``image`` +
+    ``deformation`` (a synthetic pair with its exact displacement as ground truth).
+
+    ``size`` crops the centre, ``resize`` resamples to resize × resize (both optional).
+    ``deformation``: ``{type: smooth_random | rotation | affine, magnitude, seed,
+    smoothness, angle, scale, shift}`` (see :func:`fitcli.registration.make_deformation`).
+    """
+    notes: list[str] = []
+    truth = affine = None
+    if image is not None:
+        if fixed is not None or moving is not None:
+            raise ConfigError("data", "either image (+ deformation) or fixed + moving, not both")
+        f = _load(image, ctx, "image", size, resize, notes)
+        spec = dict(deformation or {"type": "smooth_random"})
+        unknown = sorted(set(spec) - set(DEFORMATION_KEYS))
+        if unknown:
+            raise ConfigError(f"data.deformation.{unknown[0]}",
+                              "one of " + ", ".join(DEFORMATION_KEYS))
+        seed = spec.pop("seed", None)
+        rng = ctx.rng if seed is None else np.random.default_rng(int(seed))
+        truth, affine = make_deformation(f.shape, rng, **spec)
+        m = make_moving(f, truth, affine)
+        name = f"{image} + {spec.get('type', 'smooth_random')}"
+    else:
+        if fixed is None or moving is None:
+            raise ConfigError("data.fixed" if fixed is None else "data.moving",
+                              "an image (built-in name or path), or give data.image")
+        f = _load(fixed, ctx, "fixed", size, resize, notes)
+        m = _load(moving, ctx, "moving", size, resize, notes)
+        name = f"{fixed} / {moving}"
+    check_pair(f, m)
+    extras = {"fixed": f, "moving": m, "truth": truth, "affine_truth": affine, "notes": notes}
+    return Dataset(name, "image", None, f[None], extras=extras)
