@@ -37,9 +37,33 @@ __all__ = ["CASES", "elman_step", "gru_pointwise", "lstm_pointwise", "rnn_affine
 
 
 def _sigmoid(x):
-    # stable for both signs: exp of a non-positive number only
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0, e) / (1.0 + e)
+    # σ(x) = (1 + tanh(x/2)) / 2: one transcendental, no overflow for either sign
+    s = np.tanh(0.5 * x)
+    s += 1.0
+    s *= 0.5
+    return s
+
+
+class _PerNode:
+    """Compute once per graph node the backward quantities all of its VJPs share.
+
+    The sweep calls the VJPs of one node back to back with the same ``g`` and
+    ``out`` objects. The memo holds them, so their ids cannot be reused by other
+    arrays while cached and an identity check is exact; ``out`` is new for every
+    node (no fused forward returns an input), so two nodes never share a key.
+    Each VJP hands out its own component of the cached value (a fresh array
+    the memo never hands out again), or a new array computed from it.
+    """
+
+    def __init__(self, fn):
+        self.fn = fn
+        self._g = self._out = self._value = None
+
+    def __call__(self, g, out, *inputs):
+        if g is not self._g or out is not self._out:
+            self._g, self._out = g, out
+            self._value = self.fn(g, out, *inputs)
+        return self._value
 
 
 # -- affine: x W + h U + b ------------------------------------------------------------------
@@ -60,25 +84,7 @@ _affine_op = Op("rnn_affine", _affine, (
 
 
 # -- Elman step: tanh(x W + h U + b) -----------------------------------------------------------
-class _TanhGrad:
-    """dz = g ⊙ (1 − out²), computed once per graph node and shared by its VJPs.
-
-    The sweep calls the VJPs of one node back to back with the same ``g`` and
-    ``out`` objects; holding them keeps their ids from being reused, so an
-    identity check is exact. Every VJP returns a new array, never ``dz`` itself.
-    """
-
-    def __init__(self):
-        self._g = self._out = self._dz = None
-
-    def __call__(self, g, out):
-        if g is not self._g or out is not self._out:
-            self._g, self._out = g, out
-            self._dz = g * (1.0 - out * out)
-        return self._dz
-
-
-_dz = _TanhGrad()
+_dz = _PerNode(lambda g, out: g * (1.0 - out * out))    # dz = g ⊙ tanh'(z) = g (1 − h'²)
 
 
 def _elman(x, h, W, U, b):
@@ -108,27 +114,31 @@ def _lstm_fwd(z, c):
     return np.concatenate([o * np.tanh(c_new), c_new], axis=-1)
 
 
-def _lstm_vjp_z(g, out, z, c):
+def _lstm_grads(g, out, z, c):
+    """Cotangents of the gate pre-activations z (N, 4H) and of the old cell c (N, H)."""
     H = c.shape[-1]
     i, f, gg, o = _lstm_gates(z, H)
-    c_new = out[:, H:]
-    tc = np.tanh(c_new)
-    gh, gc = g[:, :H], g[:, H:]
-    dc = gc + gh * o * (1.0 - tc * tc)                # ∂L/∂c'
-    return np.concatenate([
+    tc = np.tanh(out[:, H:])
+    gh = g[:, :H]
+    dc = g[:, H:] + gh * o * (1.0 - tc * tc)          # ∂L/∂c': direct + through h = o tanh c'
+    dz = np.concatenate([
         dc * gg * i * (1.0 - i),                      # ∂c'/∂z_i = g σ'(z_i)
         dc * c * f * (1.0 - f),                       # ∂c'/∂z_f = c σ'(z_f)
         dc * i * (1.0 - gg * gg),                     # ∂c'/∂z_g = i tanh'(z_g)
         gh * tc * o * (1.0 - o),                      # ∂h/∂z_o = tanh(c') σ'(z_o)
     ], axis=-1)
+    return dz, dc * f                                 # ∂c'/∂c = f
+
+
+_lstm_memo = _PerNode(_lstm_grads)
+
+
+def _lstm_vjp_z(g, out, z, c):
+    return _lstm_memo(g, out, z, c)[0]
 
 
 def _lstm_vjp_c(g, out, z, c):
-    H = c.shape[-1]
-    f = _sigmoid(z[:, H:2 * H])
-    o = _sigmoid(z[:, 3 * H:])
-    tc = np.tanh(out[:, H:])
-    return (g[:, H:] + g[:, :H] * o * (1.0 - tc * tc)) * f   # ∂c'/∂c = f
+    return _lstm_memo(g, out, z, c)[1]
 
 
 _lstm_op = Op("lstm_pointwise", _lstm_fwd, (_lstm_vjp_z, _lstm_vjp_c),
@@ -148,29 +158,31 @@ def _gru_fwd(a, u, h):
     return n + z * (h - n)
 
 
-def _gru_pre_grads(g, a, u, h):
-    """Cotangents of the three pre-activations (r, z, n parts) and of u_n."""
+def _gru_grads(g, out, a, u, h):
+    """Cotangents of a (N, 3H), u (N, 3H) and h (N, H)."""
     H = h.shape[-1]
     r, z, n = _gru_parts(a, u, H)
     dn = g * (1.0 - z) * (1.0 - n * n)                # through n = tanh(a_n + r u_n)
     dz = g * (h - n) * z * (1.0 - z)                  # ∂h'/∂z = h − n
     dr = dn * u[:, 2 * H:] * r * (1.0 - r)            # ∂(r u_n)/∂r = u_n
-    return dr, dz, dn, dn * r                         # ∂/∂u_n = dn r
+    da = np.concatenate([dr, dz, dn], axis=-1)
+    du = np.concatenate([dr, dz, dn * r], axis=-1)    # ∂/∂u_n = dn r
+    return da, du, g * z                              # direct path h' = … + z h
+
+
+_gru_memo = _PerNode(_gru_grads)
 
 
 def _gru_vjp_a(g, out, a, u, h):
-    dr, dz, dn, _ = _gru_pre_grads(g, a, u, h)
-    return np.concatenate([dr, dz, dn], axis=-1)
+    return _gru_memo(g, out, a, u, h)[0]
 
 
 def _gru_vjp_u(g, out, a, u, h):
-    dr, dz, _, dun = _gru_pre_grads(g, a, u, h)
-    return np.concatenate([dr, dz, dun], axis=-1)
+    return _gru_memo(g, out, a, u, h)[1]
 
 
 def _gru_vjp_h(g, out, a, u, h):
-    z = _sigmoid(a[:, h.shape[-1]:2 * h.shape[-1]] + u[:, h.shape[-1]:2 * h.shape[-1]])
-    return g * z                                      # direct path h' = … + z h
+    return _gru_memo(g, out, a, u, h)[2]
 
 
 _gru_op = Op("gru_pointwise", _gru_fwd, (_gru_vjp_a, _gru_vjp_u, _gru_vjp_h),
