@@ -86,7 +86,14 @@ def armijo(closure: Closure, x: np.ndarray, f0: float, dphi0: float, d: np.ndarr
                               "machine precision (converged to rounding?)")
     return LineResult(False, t, f0, None, None, max_evals,
                       f"armijo line search failed: no sufficient decrease after {max_evals} "
-                      f"evaluations (last step {t:.3g})")
+                      f"evaluations (last step {t:.3g}){_rounding(f0, dphi0, t0)}")
+
+
+def _rounding(f0: float, dphi0: float, t0: float) -> str:
+    """A note when the decrease a search could hope for is below the rounding of the loss."""
+    if abs(dphi0) * max(t0, 1.0) <= 1e-10 * max(abs(f0), 1e-300):
+        return " (the predicted decrease is below the rounding of the loss: converged to rounding)"
+    return ""
 
 
 def cubic_min(t1: float, f1: float, g1: float, t2: float, f2: float, g2: float,
@@ -116,8 +123,8 @@ def cubic_min(t1: float, f1: float, g1: float, t2: float, f2: float, g2: float,
 class _Phi:
     """φ(t) with its derivative; remembers each evaluated point for the caller."""
 
-    def __init__(self, closure, x, d):
-        self.closure, self.x, self.d, self.nfev = closure, x, d, 0
+    def __init__(self, closure, x, d, t0):
+        self.closure, self.x, self.d, self.nfev, self.t0 = closure, x, d, 0, t0
 
     def __call__(self, t: float):
         xt = _point(self.x, t, self.d, None)
@@ -141,7 +148,7 @@ def wolfe(closure: Closure, x: np.ndarray, f0: float, g0: np.ndarray, dphi0: flo
     if not dphi0 < 0:
         return LineResult(False, 0.0, f0, None, None, 0,
                           "wolfe line search: not a descent direction")
-    phi = _Phi(closure, x, d)
+    phi = _Phi(closure, x, d, float(t0))
     prev = [0.0, f0, dphi0, g0, x]
     cur = phi(float(t0))
     bracket = None
@@ -203,7 +210,7 @@ def _zoom(phi: _Phi, bracket: list, f0: float, dphi0: float, c1: float, c2: floa
                           "wolfe: curvature condition not met, sufficient decrease accepted")
     return LineResult(False, best[0], f0, None, None, phi.nfev,
                       f"wolfe line search failed: no sufficient decrease after {phi.nfev} "
-                      "evaluations")
+                      f"evaluations{_rounding(f0, dphi0, phi.t0)}")
 
 
 def estimate_lipschitz(closure: Closure, x: np.ndarray, g: np.ndarray) -> tuple[float, int]:
