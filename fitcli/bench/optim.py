@@ -27,7 +27,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import scipy.fft  # noqa: E402
 
-from ..compare import compare  # noqa: E402
+from ..compare import _short, compare  # noqa: E402
 from ..optim import OPTIMIZERS  # noqa: E402
 from ..optim.testfns import logistic_regression  # noqa: E402
 
@@ -102,7 +102,7 @@ def time_to_target(title: str, closure, specs: list[str], iterations: int, rel_g
         it, sec = row["iters_to_target"], row["seconds_to_target"]
         print(f"{row['optimizer']:28s} {it if it is not None else '—':>7} "
               f"{(f'{sec:.4f}' if sec is not None else '—'):>9s} {row['evaluations']:7d} "
-              f"{row['final_loss']:13.8g}  {row['status'][:40]}")
+              f"{row['final_loss']:13.8g}  {_short(row['status'])}")
 
 
 def deblur_objective(side: int = 512, lam: float = 1e-3, dtype=np.float64, seed: int = 0):

@@ -54,6 +54,7 @@ class Optimizer:
 
     name = "optimizer"
     stochastic = False        # True: step() draws minibatches (needs n_samples)
+    handles_nonsmooth = False  # True: takes Prox terms through set_nonsmooth(terms)
 
     def __init__(self, x: np.ndarray, *, rng: np.random.Generator | None = None,
                  n_samples: int | None = None):
