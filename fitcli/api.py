@@ -93,7 +93,7 @@ def build(cfg: C.Config) -> Problem:
         reg = reg_cls(**opts)
         col = _unique(name, term_names)
         term_names.append(col)
-        if reg.smooth:
+        if getattr(reg, "smooth", True):
             smooth.append((col, reg, weight))
         else:
             term = NonSmoothTerm(reg, weight, params.slices, params.shapes, names)

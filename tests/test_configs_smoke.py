@@ -37,3 +37,12 @@ def test_config_runs_at_tiny_size(path, tmp_path):
 
 def test_configs_are_found():
     assert {"mlp_digits", "mlp_spirals"} <= {p.stem for p in CONFIGS}
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
+def test_schema_accepts_every_shipped_config(path):
+    jsonschema = pytest.importorskip("jsonschema")
+    from fitcli.api import json_schema
+
+    errors = list(jsonschema.Draft7Validator(json_schema()).iter_errors(C.read_config(path)))
+    assert not errors, [e.message for e in errors]

@@ -100,3 +100,19 @@ def _import_optional(name: str) -> None:
 from . import basic  # noqa: E402,F401  (registers l2, l1)
 
 _import_optional("image")   # tikhonov, sobolev, smooth_tv, tv (imaging)
+
+
+def _register_fields() -> None:
+    """Displacement-field penalties (registration): those of ``fields.FIELD_REGULARIZERS``
+    whose names are not taken yet (diffusion, bending; tv / smooth_tv stay image.py's)."""
+    import importlib.util
+
+    if importlib.util.find_spec(f"{__name__}.fields") is None:
+        return
+    from . import fields
+
+    for name, cls in getattr(fields, "FIELD_REGULARIZERS", {}).items():
+        REGULARIZERS.setdefault(name, cls)
+
+
+_register_fields()
