@@ -413,7 +413,8 @@ def load(path: str | Path | dict, overrides: list[str] | dict | None = None,
         raw, base_dir, default_name = path, Path.cwd(), "run"
     else:
         raw = read_config(path)
-        base_dir, default_name = Path(path).resolve().parent, Path(path).stem
+        base_dir = Path(path).resolve().parent
+        default_name = re.sub(r"[^\w.\-]", "-", Path(path).stem)
     raw = apply_overrides(raw, overrides)
     if seed is not None:
         raw["seed"] = seed

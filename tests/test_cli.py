@@ -157,7 +157,8 @@ def test_resume_through_the_cli_is_bitwise(config):
     assert invoke("train", "--resume", "nowhere").exit_code == 2
 
 
-def test_sigint_writes_a_checkpoint_and_exits_130(config, tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_signal_writes_a_checkpoint_and_exits_130(config, tmp_path, sig):
     cfg = dict(CONFIG, optimizer={"type": "gd", "step": 0.1, "iterations": 10 ** 7},
                output={"every": 1, "checkpoint_every": 10 ** 6})
     config.write_text(yaml.safe_dump(cfg))
@@ -171,12 +172,12 @@ def test_sigint_writes_a_checkpoint_and_exits_130(config, tmp_path):
         if metrics.exists() and len(metrics.read_text().splitlines()) > 5:
             break
         time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, (out, err)
     assert "checkpoint saved" in out
     summary = json.loads((tmp_path / "s" / "summary.json").read_text())
-    assert summary["status"] == "interrupted" and "SIGINT" in summary["stop_reason"]
+    assert summary["status"] == "interrupted" and sig.name in summary["stop_reason"]
     with np.load(tmp_path / "s" / "checkpoint.npz") as ck:
         assert int(ck["loop.iteration"]) == summary["iterations"] > 0
     r = invoke("train", "--resume", tmp_path / "s", "--set", "optimizer.iterations="
