@@ -6,7 +6,8 @@ How a model kind plugs in (mlp, rnn, superres, registration, testfn, ...)
    attributes ``name`` (the YAML ``model.type``), ``load_data`` (the function
    that builds its :class:`~fitcli.data.base.Dataset` from the ``data:``
    section), ``default_loss`` and ``main_metric``.
-2. Add one import line to ``fitcli/models/__init__.py`` (``MODELS`` registry).
+2. List the module in ``KIND_MODULES`` in ``fitcli/models/__init__.py``: every
+   Model subclass defined there with its own ``name`` enters ``MODELS``.
 
 YAML options
     The keyword-only arguments of ``__init__`` after ``data`` ARE the YAML
@@ -47,7 +48,10 @@ Forward and data term
     y)``; override ``data_term`` when the objective needs more than that.
     ``batchable`` says whether the data term is a mean over samples that a
     stochastic optimizer may subsample (``batch`` = index array into the
-    training samples).
+    training samples). When the model overrides ``data_term``, the fit loop
+    logs no per-sample ``train_``/``val_`` metrics (only ``param_metrics``).
+    A class attribute ``quadratic = True`` is passed on to the closure (the
+    ``exact`` line search of gd needs it).
 
 Metrics and outputs
     ``metrics(pred, y) -> dict[str, float]`` on numpy arrays (default:
@@ -67,6 +71,14 @@ Tiny size
     of this kind small and fast, e.g. ``{"model.hidden": [4]}`` or
     ``{"data.size": 16}``. The smoke test of ``configs/`` and ``fitcli
     gradcheck CONFIG`` apply them (plus a few iterations).
+
+Who calls what (fitcli/api.py ``build`` and fitcli/fit.py ``run``)
+    ``data = cls.load_data(ctx, **cfg.data)``; ``model = cls(data, **cfg.model)``;
+    ``pv = ParamVector(model.param_shapes(), dtype)``; ``model.init_params(pv.views,
+    rng_init)``; per evaluation ``model.data_term(pv.leaves(x), loss, X[batch],
+    y[batch])`` + Σ weight·reg(block) over ``model.regularized()``; every logged row
+    ``model.forward`` / ``model.metrics`` / ``model.param_metrics``; at the end
+    ``model.save_outputs(run_dir, pv.views, data)``.
 """
 
 from __future__ import annotations
