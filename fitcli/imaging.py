@@ -218,7 +218,7 @@ def comparison_figure(path: str | Path, panels: Sequence[tuple[str, np.ndarray, 
         ax.axis("off")
     if suptitle:
         fig.suptitle(suptitle, fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.94) if suptitle else None)
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return Path(path)
