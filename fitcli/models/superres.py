@@ -89,6 +89,7 @@ class SuperRes(Model):
     default_loss = "ssd"
     main_metric = "psnr"
     batchable = False
+    tiny = {"data.size": 32}   # holds the 17 × 17 kernel of sigma 2
 
     def __init__(self, data: Dataset, *, factor: int = 4,
                  blur: dict = DEFAULT_BLUR,  # noqa: B006  (never mutated; shown as the default)
