@@ -49,3 +49,19 @@ def test_numbers_written_as_yaml_strings_are_coerced():
     assert OPTIMIZERS["adam"](np.zeros(2), eps="1e-6").eps == 1e-6
     assert OPTIMIZERS["lbfgs"](np.zeros(2), history="5").S.shape == (5, 2)
     assert OPTIMIZERS["lbfgs"](np.full(2, 2.0), bounds=[0, None]).bounds == (0.0, np.inf)
+
+
+def test_schedules_and_epoch_reshuffling():
+    from fitcli.optim.sgd import Minibatches, Schedule
+
+    step = Schedule(0.1, "step", 0.5, 10, 100, 0.0)
+    assert [step(k) for k in (0, 9, 10, 25)] == [0.1, 0.1, 0.05, 0.025]
+    cos = Schedule(0.1, "cosine", 0.1, 10, 100, 0.001)
+    assert cos(0) == 0.1 and abs(cos(50) - 0.0505) < 1e-12 and cos(100) == cos(500) == 0.001
+    mb = Minibatches(10, 4, np.random.default_rng(0))
+    epoch = [mb.next() for _ in range(3)]
+    assert [len(b) for b in epoch] == [4, 4, 2]
+    np.testing.assert_array_equal(np.sort(np.concatenate(epoch)), np.arange(10))
+    nxt = np.concatenate([mb.next() for _ in range(3)])
+    assert mb.epoch == 1 and not np.array_equal(nxt, np.concatenate(epoch))
+    assert Minibatches(None, 4, np.random.default_rng(0)).next() is None   # no samples
