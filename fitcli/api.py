@@ -195,14 +195,20 @@ def leaves_objective(problem: Problem, leaves: Mapping[str, Tensor], inputs, tar
 
 
 def check_objective(config: str | Path, overrides: list[str] | None = None, seed: int = 0,
-                    max_samples: int = 16):
+                    max_samples: int = 16, mode: str = "reverse"):
     """Gradcheck a config's whole objective per parameter block, on a tiny version of it.
 
     The model kind's ``tiny`` overrides and ``dtype: float64`` are applied,
     the parameters are the seeded initial point, and at most ``max_samples``
-    training samples are used. Returns (list of CheckResult, objective formula).
+    training samples are used. ``mode``: ``reverse`` (the VJP against central
+    differences), ``forward`` (forward-mode JVPs against central differences
+    along random directions) or ``all`` (both: the three-way agreement).
+    Returns (list of CheckResult, objective formula).
     """
-    from .engine.gradcheck import check_grad
+    from .engine.gradcheck import check_grad, check_jvp
+
+    if mode not in ("reverse", "forward", "all"):
+        raise ConfigError("--mode", "one of reverse, forward, all", mode)
 
     raw = C.apply_overrides(C.read_config(config), overrides)
     base, name = Path(config).resolve().parent, Path(config).stem
@@ -218,9 +224,14 @@ def check_objective(config: str | Path, overrides: list[str] | None = None, seed
     def objective(*tensors):
         return leaves_objective(problem, dict(zip(names, tensors, strict=True)), X, y, True)[0]
 
-    results = check_grad(objective, [problem.params.views[k] for k in names],
-                         name=problem.cfg.name, input_names=names,
-                         rng=np.random.default_rng(seed))
+    point = [problem.params.views[k] for k in names]
+    results = []
+    if mode in ("reverse", "all"):
+        results += check_grad(objective, point, name=problem.cfg.name, input_names=names,
+                              rng=np.random.default_rng(seed))
+    if mode in ("forward", "all"):
+        results += check_jvp(objective, point, name=problem.cfg.name, input_names=names,
+                             rng=np.random.default_rng(seed))
     for r in results:
         r.label = "x".join(map(str, r.shape))
     return results, problem.formula

@@ -4,14 +4,15 @@ import numpy as np
 import pytest
 
 import fitcli.engine as fe
-from fitcli.engine.cases import make_cases
+from fitcli.battery import all_cases, missing_jvp_rules
 from fitcli.engine.gradcheck import check_jvp
 
-CASES = make_cases(seed=0)
+CASES = all_cases(seed=0)
 
 
 def test_every_op_has_a_jvp_rule():
-    assert not [name for name, op in fe.OPS.items() if op.jvp is None]
+    # linear one-input primitives (blur, subsample, ...) map the tangent through themselves
+    assert not missing_jvp_rules()
 
 
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.op}[{c.label}]" for c in CASES])

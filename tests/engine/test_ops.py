@@ -1,4 +1,8 @@
-"""Every primitive of the op table against central finite differences, on the shape battery."""
+"""Every registered primitive against central finite differences, on the shape battery.
+
+The battery (``fitcli.battery``) covers the engine's ops and every primitive
+registered elsewhere (imaging operators, warps, fused recurrent cells).
+"""
 
 import numpy as np
 import pytest
@@ -7,15 +11,14 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import fitcli.engine as fe
-from fitcli.engine.cases import make_cases
+from fitcli.battery import all_cases, missing_cases
 from fitcli.engine.gradcheck import check_grad
 
-CASES = make_cases(seed=0)
+CASES = all_cases(seed=0)
 
 
 def test_every_op_has_a_case():
-    covered = {c.op for c in CASES}
-    missing = sorted(set(fe.OPS) - covered)
+    missing = missing_cases(CASES)
     assert not missing, f"ops without a gradcheck case: {missing}"
 
 
