@@ -30,7 +30,7 @@ import numpy as np
 
 from . import config as C
 from .api import Problem, leaves_objective
-from .engine import no_grad
+from .engine import Tensor, forward_mode, no_grad
 from .errors import InputError
 from .models.base import Model
 
@@ -74,9 +74,25 @@ def make_closure(problem: Problem):
         total, _ = leaves_objective(problem, leaves, Xb, yb, include)
         if total.requires_grad:
             total.backward()
-        return float(total.data), pv.gather_grad(leaves, np.empty_like(x))
+        # the model may post-process the gradient (e.g. the RNN's norm clipping)
+        return float(total.data), problem.model.process_grad(
+            pv.gather_grad(leaves, np.empty_like(x)))
+
+    def hvp(x, v):
+        """Hessian-vector product of the full objective, by reverse-over-forward."""
+        leaves = pv.leaves(x, True)
+        for k, t in pv.unflatten(np.asarray(v, dtype=x.dtype)).items():
+            leaves[k].tangent = Tensor(t)
+        with forward_mode():
+            total, _ = leaves_objective(problem, leaves, X, y, include)
+        d = total.tangent
+        if d is None or not d.requires_grad:
+            return np.zeros_like(x)
+        d.backward()
+        return pv.gather_grad(leaves, np.empty_like(x))
 
     closure.quadratic = getattr(problem.model, "quadratic", False)
+    closure.hvp = hvp
     return closure
 
 

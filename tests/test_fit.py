@@ -161,3 +161,24 @@ def test_resume_rejects_a_checkpoint_of_another_model(tmp_path):
     fitcli.fit(cfg(), out=tmp_path / "a")
     with pytest.raises(InputError, match="parameters"):
         fitcli.fit(cfg(**{"model.hidden": [7]}), out=tmp_path / "a", resume=tmp_path / "a")
+
+
+def test_closure_offers_hessian_vector_products():
+    problem = build(C.resolve(cfg()))
+    closure = make_closure(problem)
+    x = problem.params.flat.copy()
+    v = np.random.default_rng(0).standard_normal(x.size)
+    eps = 1e-6
+    fd = (closure(x + eps * v)[1] - closure(x - eps * v)[1]) / (2 * eps)
+    np.testing.assert_allclose(closure.hvp(x, v), fd, rtol=1e-5, atol=1e-7)
+
+
+def test_closure_applies_the_models_gradient_hook():
+    rnn = {"name": "clip", "seed": 0,
+           "data": {"dataset": "adding", "length": 8, "samples": 40},
+           "model": {"type": "rnn", "cell": "elman", "hidden": 5, "clip": 0.01},
+           "optimizer": {"type": "gd", "step": 0.1, "iterations": 1}}
+    problem = build(C.resolve(rnn))
+    x = problem.params.flat.copy()
+    _, g = make_closure(problem)(x)
+    assert np.linalg.norm(g) == pytest.approx(0.01, rel=1e-9)

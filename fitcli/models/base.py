@@ -190,6 +190,10 @@ class Model:
         """The scalar data term ``loss(forward(params, inputs), targets)``."""
         return loss(self.forward(params, inputs), targets)
 
+    def process_grad(self, grad: np.ndarray) -> np.ndarray:
+        """Post-process the flat training gradient (default: as is; the RNN clips its norm)."""
+        return grad
+
     # -- evaluation -----------------------------------------------------------------
     def predict(self, params: Mapping[str, np.ndarray], inputs) -> np.ndarray:
         """Forward without recording a graph; numpy in, numpy out."""

@@ -220,6 +220,10 @@ class RNN(Model):
                 grad *= self.clip / norm
         return grad
 
+    def process_grad(self, grad: np.ndarray) -> np.ndarray:
+        """The fit loop's gradient hook: norm clipping (``clip``)."""
+        return self.clip_grad(grad)
+
     # -- evaluation -------------------------------------------------------------------------
     def metrics(self, pred: np.ndarray, targets: np.ndarray) -> dict[str, float]:
         """mse (adding, sine); legal and accuracy (reber); bpc and accuracy (text)."""
