@@ -77,7 +77,7 @@ def test_newton_cg_rosenbrock_and_state_round_trip():
     b = NewtonCG(np.array(a.x))
     b.load_state_dict(a.state_dict())
     for _ in range(300):  # the indefinite valley near the start takes a while (N&W Alg. 7.1)
-        ia, ib = a.step(closure), b.step(closure)
+        ia, _ = a.step(closure), b.step(closure)
         assert np.array_equal(a.x, b.x)
         if ia.grad_norm < 1e-10 or ia.stop:
             break
