@@ -84,18 +84,23 @@ def _status(info, tol: float) -> str | None:
 
 def run_one(spec: str, closure: Closure, x0: np.ndarray, *, iterations: int,
             seed: int = 0, n_samples: int | None = None, nonsmooth: Sequence = (),
-            tol: float = 0.0, time_limit: float | None = None) -> Run:
+            full_closure: Closure | None = None, tol: float = 0.0,
+            time_limit: float | None = None) -> Run:
     """Run one optimizer spec; see :func:`compare`."""
     name, options = parse_spec(spec)
     cls = OPTIMIZERS[name]
     x = x0.copy()
     opt = cls(x, rng=np.random.default_rng(seed), n_samples=n_samples, **options)
+    stepping = closure
     if nonsmooth:
-        if not getattr(cls, "handles_nonsmooth", False):
+        if getattr(cls, "handles_nonsmooth", False):
+            opt.set_nonsmooth(nonsmooth)
+        elif full_closure is not None:
+            stepping = full_closure        # the non-smooth terms by their (sub)gradients
+        else:
             nan = np.array([np.nan])
             return Run(spec, nan, nan, np.zeros(1, int),
                        f"skipped: {name} cannot handle non-smooth terms (use ista or fista)")
-        opt.set_nonsmooth(nonsmooth)
 
     def full(z):
         return float(closure(z, need_grad=False)[0]) + sum(t.value(z) for t in nonsmooth)
@@ -106,7 +111,7 @@ def run_one(spec: str, closure: Closure, x0: np.ndarray, *, iterations: int,
     status, elapsed = "iterations", 0.0
     for _ in range(iterations):
         t0 = time.perf_counter()
-        info = opt.step(closure)
+        info = opt.step(stepping)
         elapsed += time.perf_counter() - t0
         stop = _status(info, tol)
         if info.stop:
@@ -135,7 +140,8 @@ def run_one(spec: str, closure: Closure, x0: np.ndarray, *, iterations: int,
 
 def compare(closure: Closure, x0: np.ndarray, optimizers: Sequence[str], *,
             iterations: int = 200, target: float | None = None, seed: int = 0,
-            n_samples: int | None = None, nonsmooth: Sequence = (), tol: float = 0.0,
+            n_samples: int | None = None, nonsmooth: Sequence = (),
+            full_closure: Closure | None = None, tol: float = 0.0,
             time_limit: float | None = None, callback: Callable | None = None) -> Comparison:
     """Run each optimizer spec on ``closure`` from ``x0`` and tabulate.
 
@@ -150,7 +156,10 @@ def compare(closure: Closure, x0: np.ndarray, optimizers: Sequence[str], *,
         F_ref + 1e-6·(F(x0) − F_ref), F_ref = ``closure.f_star`` if known, else the best
         loss any run found (plus its non-smooth terms)
     seed, n_samples : the generator seed and sample count given to each optimizer
-    nonsmooth : Prox terms (``value``, ``prox``) for ista / fista; other optimizers are skipped
+    nonsmooth : Prox terms (``value``, ``prox``) handed to ista / fista (``closure`` is then
+        the smooth part only); the curves show F = closure + Σ term.value for every run
+    full_closure : with ``nonsmooth``: the whole objective, non-smooth terms included by
+        their (sub)gradients, stepped by optimizers without prox support (skipped without it)
     callback : called with each finished :class:`Run` (progress reporting)
 
     Returns
@@ -162,8 +171,8 @@ def compare(closure: Closure, x0: np.ndarray, optimizers: Sequence[str], *,
     runs = []
     for spec in optimizers:
         run = run_one(spec, closure, x0, iterations=iterations, seed=seed,
-                      n_samples=n_samples, nonsmooth=nonsmooth, tol=tol,
-                      time_limit=time_limit)
+                      n_samples=n_samples, nonsmooth=nonsmooth, full_closure=full_closure,
+                      tol=tol, time_limit=time_limit)
         runs.append(run)
         if callback is not None:
             callback(run)

@@ -12,6 +12,7 @@ carrying attributes the optimizers and tests may use:
 - ``values(P)`` — E at each row of P (m, n), vectorised (quadratic, rosenbrock: level sets).
 
 Values and gradients are computed in the dtype of ``x`` (float32 stays float32).
+The factories' keyword-only arguments are their options (``model.dim``, ...).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def _cast(cache: dict, name: str, a: np.ndarray, dtype) -> np.ndarray:
     return cache[key]
 
 
-def quadratic(dim: int = 2, condition: float = 10.0, *, seed: int = 0) -> Callable:
+def quadratic(*, dim: int = 2, condition: float = 10.0, seed: int = 0) -> Callable:
     """E(x) = ½ (x − x*)ᵀ A (x − x*) with A = Q diag(λ) Qᵀ, spectrum in [1, κ].
 
     The eigenvalues are log-spaced from 1 to ``condition`` = κ (both ends present),
@@ -73,7 +74,7 @@ def quadratic(dim: int = 2, condition: float = 10.0, *, seed: int = 0) -> Callab
     return closure
 
 
-def rosenbrock(dim: int = 2, *, a: float = 1.0, b: float = 100.0) -> Callable:
+def rosenbrock(*, dim: int = 2, a: float = 1.0, b: float = 100.0) -> Callable:
     """E(x) = Σᵢ b (x_{i+1} − xᵢ²)² + (a − xᵢ)²; minimum 0 at (a, a², …) for a = 1: all ones.
 
     ``start`` is the classic (−1.2, 1, −1.2, 1, …).

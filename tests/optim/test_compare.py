@@ -21,7 +21,7 @@ def test_parse_spec():
 
 
 def test_compare_table_and_figure(tmp_path):
-    q = quadratic(2, 20.0, seed=3)
+    q = quadratic(dim=2, condition=20.0, seed=3)
     x0 = q.x_star + np.array([-2.0, 1.5])
     specs = ["gd:step=0.01", "gd:step=0.11", "gd:step=exact", "nesterov", "lbfgs"]
     result = compare(q, x0, specs, iterations=60)
@@ -48,3 +48,20 @@ def test_compare_with_a_nonsmooth_term_skips_smooth_only_methods(tmp_path):
     assert rows["lbfgs"]["status"].startswith("skipped")
     assert rows["fista"]["best_loss"] <= rows["ista"]["best_loss"] + 1e-12
     plot_comparison(result, tmp_path / "lasso.png")
+
+
+def test_compare_steps_smooth_methods_on_the_full_objective_when_given():
+    rng = np.random.default_rng(1)
+    c = least_squares(rng.standard_normal((30, 10)), rng.standard_normal(30))
+    lam = 0.5
+
+    def full(x, batch=None, need_grad=True):        # l1 by its subgradient sign(x)
+        f, g = c(x, batch, need_grad)
+        return f + lam * np.abs(x).sum(), (g + lam * np.sign(x) if need_grad else None)
+
+    result = compare(c, c.start, ["fista", "gd:step=0.001"], iterations=300,
+                     nonsmooth=[L1(lam)], full_closure=full)
+    rows = {r["optimizer"]: r for r in result.table}
+    assert rows["gd:step=0.001"]["status"] == "iterations"
+    assert rows["gd:step=0.001"]["final_loss"] < result.runs[1].losses[0]
+    assert rows["fista"]["best_loss"] <= rows["gd:step=0.001"]["best_loss"]

@@ -134,7 +134,7 @@ def test_stochastic_methods_decrease_logistic_loss():
 def test_lbfgs_with_bounds_matches_scipy_lbfgsb():
     from fitcli.optim.testfns import quadratic
 
-    q = quadratic(30, 100.0, seed=4)             # the minimiser lies partly outside [0, 1]
+    q = quadratic(dim=30, condition=100.0, seed=4)     # the minimiser lies partly outside [0, 1]
     x0 = np.full(30, 0.5)
     ref = scipy.optimize.minimize(lambda z: q(z), x0, jac=True, method="L-BFGS-B",
                                   bounds=[(0, 1)] * 30,
@@ -159,7 +159,7 @@ def test_lbfgs_with_bounds_matches_scipy_lbfgsb():
 def test_methods_without_a_known_lipschitz_constant_converge(name, options):
     from fitcli.optim.testfns import quadratic
 
-    q = quadratic(20, 50.0, seed=6)
+    q = quadratic(dim=20, condition=50.0, seed=6)
     del q.lipschitz                              # estimate + backtracking paths
     x = q.start.copy()
     opt = OPTIMIZERS[name](x, **options)

@@ -26,7 +26,7 @@ def test_armijo_sufficient_decrease(t0):
 
 @pytest.mark.parametrize("t0", [1e-4, 1e-2, 1.0, 100.0])
 def test_wolfe_strong_conditions(t0):
-    r = rosenbrock(4)
+    r = rosenbrock(dim=4)
     x = r.start
     f, g, d, dphi = setup(r, x)
     res = ls.wolfe(r, x, f, g, dphi, d, t0)
@@ -46,7 +46,7 @@ def nonfinite_beyond(closure, radius):
 
 
 def test_searches_back_off_from_non_finite_values():
-    q = quadratic(5, 10.0, seed=0)
+    q = quadratic(dim=5, condition=10.0, seed=0)
     c = nonfinite_beyond(q, 3.0)
     x = np.zeros(5)
     f, g, d, dphi = setup(c, x)
@@ -55,7 +55,7 @@ def test_searches_back_off_from_non_finite_values():
 
 
 def test_a_failing_search_says_so():
-    q = quadratic(3, 10.0)
+    q = quadratic(dim=3, condition=10.0)
     x = np.zeros(3)
     f, g, _, _ = setup(q, x)
     uphill = g.copy()
@@ -69,7 +69,7 @@ def test_a_failing_search_says_so():
 
 
 def test_optimizer_stops_with_the_line_search_message():
-    q = quadratic(3, 10.0)
+    q = quadratic(dim=3, condition=10.0)
     c = nonfinite_beyond(q, 1e-30)               # every point but the start is nan
     x = np.zeros(3) + 1e-31
     opt = OPTIMIZERS["gd"](x, step="armijo")
@@ -81,7 +81,7 @@ def test_optimizer_stops_with_the_line_search_message():
 
 
 def test_fixed_step_divergence_is_reported_not_converged():
-    q = quadratic(3, 10.0)
+    q = quadratic(dim=3, condition=10.0)
     x = q.start.copy()
     opt = OPTIMIZERS["gd"](x, step=1e200)
     with np.errstate(over="ignore", invalid="ignore"):

@@ -26,7 +26,7 @@ def run(name, closure, iters, stop_err=1e-8, **options):
 
 @pytest.fixture(scope="module")
 def quad():
-    return quadratic(40, KAPPA, seed=1)
+    return quadratic(dim=40, condition=KAPPA, seed=1)
 
 
 def test_gd_one_over_L_contracts_at_the_theoretical_rate(quad):
@@ -63,12 +63,12 @@ def test_heavy_ball_with_polyak_parameters_beats_gd(quad):
 
 def test_lbfgs_and_exact_solve_small_quadratics_in_a_handful():
     # κ = 100 in 2-D: quasi-Newton needs a handful of iterations (scipy's L-BFGS-B: 5)
-    q = quadratic(2, KAPPA, seed=2)
+    q = quadratic(dim=2, condition=KAPPA, seed=2)
     k_lbfgs, _ = run("lbfgs", q, 50, stop_err=1e-8)
     k_bfgs, _ = run("bfgs", q, 50, stop_err=1e-8)
     assert k_lbfgs <= 6 and k_bfgs <= 6, (k_lbfgs, k_bfgs)
     # exact step along an eigenvector (1-D subspace): the minimiser in one step
-    q1 = quadratic(1, KAPPA)
+    q1 = quadratic(dim=1, condition=KAPPA)
     k_exact, _ = run("gd", q1, 5, stop_err=1e-12, step="exact")
     assert k_exact == 1
 
