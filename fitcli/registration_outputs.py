@@ -7,6 +7,7 @@
 * ``jacobian.png``      det(I + ∇u) per pixel; folds (det ≤ 0) outlined in black
 * ``displacement.npy``  u, shape (2, H, W), row then column component (scikit-image flow)
 * ``fixed.png``, ``moving.png``, and ``loss.png`` (objective per iteration, per level)
+* ``endpoint_error.png``  |u − truth| per pixel, for a synthetic pair
 """
 
 from __future__ import annotations
@@ -101,8 +102,24 @@ def loss_figure(path: Path, history: list[dict]) -> None:
     plt.close(fig)
 
 
+def error_figure(path: Path, u: np.ndarray, truth: np.ndarray) -> None:
+    """|u − truth| per pixel (pixels), with its mean and 95th percentile."""
+    plt = _plt()
+    e = np.sqrt(((u - truth) ** 2).sum(axis=0))
+    fig, ax = plt.subplots(figsize=(5.2, 4.6))
+    im = ax.imshow(e, cmap="magma", vmin=0, vmax=max(float(np.percentile(e, 99)), 1e-3))
+    ax.set_title(f"endpoint error |u − truth|: mean {e.mean():.3f} px, "
+                 f"p95 {np.percentile(e, 95):.3f} px", fontsize=9)
+    ax.axis("off")
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def write_outputs(run_dir: Path, fixed: np.ndarray, moving: np.ndarray, warped: np.ndarray,
-                  u: np.ndarray, history: list[dict]) -> list[str]:
+                  u: np.ndarray, history: list[dict], truth: np.ndarray | None = None
+                  ) -> list[str]:
     """Write the run-folder files listed in the module docstring; return their names."""
     from .imaging import save_image
 
@@ -122,6 +139,9 @@ def write_outputs(run_dir: Path, fixed: np.ndarray, moving: np.ndarray, warped: 
     jacobian_figure(run_dir / "jacobian.png", u)
     names = ["displacement.npy", "fixed.png", "moving.png", "warped.png",
              "difference_before.png", "difference_after.png", "grid.png", "jacobian.png"]
+    if truth is not None:
+        error_figure(run_dir / "endpoint_error.png", u, truth)
+        names.append("endpoint_error.png")
     if history:
         loss_figure(run_dir / "loss.png", history)
         names.append("loss.png")

@@ -112,11 +112,13 @@ def _solve_level(objective: Callable, x: np.ndarray, iterations: int, optimizer_
     return opt.x.reshape(shape)
 
 
-def _regularizers(regularization: Sequence, level: Level) -> list:
-    out = []
-    for name, reg, weight in regularization:
-        out.append((weight * 0.25 ** (LEVEL_POWER.get(name, 0) * level.index), reg))
-    return out
+def _regularizers(regularization: Sequence, level: Level, similarity) -> list:
+    """(weight on this level, regulariser): rescaled so that a weight means the same on every
+    level. ncc is a mean over pixels, not a sum: a level 2^L coarser then keeps its data
+    term's size while the regularisers lose the 4^L pixels, which the weight gets back."""
+    mean = 4.0 ** level.index if similarity.type == "ncc" else 1.0
+    return [(weight * mean * 0.25 ** (LEVEL_POWER.get(name, 0) * level.index), reg)
+            for name, reg, weight in regularization]
 
 
 def _stage(name: str, levels: list[Level], iterations: list[int], similarity, regularization,
@@ -127,7 +129,8 @@ def _stage(name: str, levels: list[Level], iterations: list[int], similarity, re
     for i, level in enumerate(levels):
         if i > 0:
             theta = tr.refine(theta, levels[i - 1], level)
-        regs = _regularizers(regularization, level) if name == "displacement" else []
+        regs = (_regularizers(regularization, level, similarity) if name == "displacement"
+                else [])
         u_pre = None if pre is None else pre(level)
         obj = level_objective(tr, level, similarity, regs, u_pre)
         row0 = {"stage": name, "level": level.index, "shape": f"{level.shape[0]}x"
@@ -276,18 +279,18 @@ def solve_registration(cfg, run_dir: str | Path | None = None, *,
                "iterations": len(result.history), "seconds": result.seconds,
                "warnings": warnings, "files": []}
     if run_dir is not None:
-        summary["files"] = _write_run(Path(run_dir), cfg, fixed, moving, result, summary)
+        summary["files"] = _write_run(Path(run_dir), cfg, fixed, moving, result, summary, truth)
     return summary
 
 
 def _write_run(run_dir: Path, cfg, fixed, moving, result: RegistrationResult,
-               summary: dict) -> list[str]:
+               summary: dict, truth: np.ndarray | None) -> list[str]:
     from .fit import write_json
     from .registration_outputs import write_outputs
 
     run_dir.mkdir(parents=True, exist_ok=True)
     files = write_outputs(run_dir, fixed, moving, result.warped, result.displacement,
-                          result.history)
+                          result.history, truth)
     cols = ["iteration", "stage", "level", "shape", "level_iteration", "loss", "grad_norm",
             "step", "seconds"]
     with open(run_dir / "metrics.csv", "w", newline="") as fh:

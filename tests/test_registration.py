@@ -257,3 +257,20 @@ def test_solve_registration_writes_the_run_folder(tmp_path):
     m = json.loads((tmp_path / "run" / "summary.json").read_text())["metrics"]
     assert m["epe_mean"] < m["epe_mean_before"] and m["ssd_after"] < m["ssd_before"]
     assert m["fold_fraction"] == 0.0
+
+
+def test_train_fits_the_finest_level_with_the_shared_loop(tmp_path):
+    from fitcli.api import fit
+    from fitcli.models import MODELS
+    from fitcli.models.registration import RegistrationModel
+
+    MODELS.setdefault("registration", RegistrationModel)
+    raw = {"name": "reg", "data": {"image": "shepp_logan_phantom", "resize": 32,
+                                   "deformation": {"type": "smooth_random", "magnitude": 1.5}},
+           "model": {"type": "registration"}, "loss": "ssd",
+           "regularization": [{"type": "diffusion", "weight": 0.01}],
+           "optimizer": {"type": "lbfgs", "iterations": 30}}
+    r = fit(raw, out=tmp_path / "run")
+    m = r.summary["metrics"]
+    assert m["epe_mean"] < 0.4 and m["fold_fraction"] == 0.0
+    assert {"displacement.npy", "grid.png", "jacobian.png"} <= set(r.summary["files"])

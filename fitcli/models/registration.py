@@ -171,7 +171,7 @@ class Similarity:
     (means, variances and covariance by box filters; ``eps`` guards flat windows).
     """
 
-    def __init__(self, type: str = "ssd", window: int | None = None, eps: float = 1e-4):
+    def __init__(self, type: str = "ssd", window: int | None = None, eps: float = 1e-6):
         if type not in ("ssd", "ncc"):
             raise ConfigError("loss.type", "ssd or ncc for registration", type)
         if window is not None and not (isinstance(window, int) and window >= 3
@@ -327,7 +327,8 @@ class RegistrationModel(Model):
         u = self.displacement(params)
         warped = warp(self.level.moving, u, order=3 if self.level.interpolation == "cubic"
                       else 1, boundary=self.level.boundary)
-        return write_outputs(run_dir, self.level.fixed, self.level.moving, warped, u, [])
+        return write_outputs(run_dir, self.level.fixed, self.level.moving, warped, u, [],
+                             self.truth)
 
     def describe(self) -> str:
         return (f"moving(x + u_θ(x)) vs fixed, {self.transform.name} transform, "
@@ -343,7 +344,7 @@ class NCC(Loss):
     tasks = ("image",)
     formula = "1 − NCC(moving ∘ φ, fixed)"
 
-    def __init__(self, *, window: int | None = None, eps: float = 1e-4):
+    def __init__(self, *, window: int | None = None, eps: float = 1e-6):
         self.similarity = Similarity("ncc", window, eps)
 
     def __call__(self, pred: Tensor, target: np.ndarray) -> Tensor:
