@@ -55,6 +55,7 @@ class QuasiNewton(SmoothOptimizer):
         self.bounds = check_bounds(bounds)
         if self.bounds is not None:
             np.clip(x, *self.bounds, out=x)
+        self.best: tuple | None = None        # (x, f, g) of the best iterate (fixed steps)
 
     def _project(self, v: np.ndarray) -> None:
         np.clip(v, self.bounds[0], self.bounds[1], out=v)
@@ -71,11 +72,11 @@ class QuasiNewton(SmoothOptimizer):
         stop = self._start(closure)
         if stop is not None:
             return stop
-        g = self.g
-        free = self._free(g)
-        gf = g if free is None else np.where(free, g, 0)
         nfev = 0
         while True:
+            g = self.g
+            free = self._free(g)
+            gf = g if free is None else np.where(free, g, 0)
             d, first = self._direction(gf)
             if free is not None:
                 d[~free] = 0
@@ -96,10 +97,15 @@ class QuasiNewton(SmoothOptimizer):
             if first:
                 return StepInfo(self.f, self._pg_norm(g), res.t, nfev, nfev, stop=res.message)
             # a failed search or a non-finite value: clear the history and restart from
-            # the best iterate (the current one) with a scaled steepest-descent step
+            # the best iterate with a scaled steepest-descent step (line searches are
+            # monotone, so the best is the current one; fixed steps may have gone uphill)
             self._reset()
+            if self.best is not None and self.best[1] < self.f:
+                self._accept(*self.best)
         self._update(res.x, res.g)
         self._accept(res.x, res.f, res.g)
+        if isinstance(self.rule, float) and (self.best is None or self.f < self.best[1]):
+            self.best = (self.x.copy(), self.f, self.g)
         self.iteration += 1
         return StepInfo(self.f, self._pg_norm(res.g), res.t, nfev, nfev)
 
@@ -126,6 +132,18 @@ class QuasiNewton(SmoothOptimizer):
             return grad_norm(g)
         pg = np.clip(self.x - g, *self.bounds) - self.x
         return grad_norm(pg)
+
+
+def _best_state(opt, state: dict) -> None:
+    if opt.best is not None:
+        state.update(best_x=opt.best[0].copy(), best_f=opt.best[1], best_g=opt.best[2].copy())
+
+
+def _load_best(opt, state: dict) -> None:
+    opt.best = None
+    if "best_x" in state:
+        opt.best = (get_array(state, "best_x", opt.x), float(state["best_f"]),
+                    get_array(state, "best_g", opt.x))
 
 
 class LBFGS(QuasiNewton):
@@ -197,6 +215,7 @@ class LBFGS(QuasiNewton):
         order = [(self.head - self.count + i) % self.S.shape[0] for i in range(self.count)]
         state.update(S=self.S[order].copy(), Y=self.Y[order].copy(), rho=self.rho[order].copy(),
                      gamma=self.gamma)
+        _best_state(self, state)
         return state
 
     def load_state_dict(self, state: dict) -> None:
@@ -209,6 +228,7 @@ class LBFGS(QuasiNewton):
             len(rho) - k:]
         self.count, self.head = k, k % m
         self.gamma = float(state["gamma"])
+        _load_best(self, state)
 
 
 class BFGS(QuasiNewton):
@@ -259,8 +279,10 @@ class BFGS(QuasiNewton):
         state = super().state_dict()
         if self.H is not None:
             state["H"] = self.H.copy()
+        _best_state(self, state)
         return state
 
     def load_state_dict(self, state: dict) -> None:
         super().load_state_dict(state)
         self.H = get_array(state, "H", self.x)
+        _load_best(self, state)
