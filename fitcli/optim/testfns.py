@@ -9,7 +9,8 @@ carrying attributes the optimizers and tests may use:
 - ``quadratic = True`` — the objective is a quadratic (``gd`` step ``exact``);
 - ``lipschitz`` — a Lipschitz constant of the gradient (1/L steps of nesterov, ista, fista);
 - ``n_samples`` — the number of samples for stochastic optimizers (``batch`` indices);
-- ``values(P)`` — E at each row of P (m, n), vectorised (quadratic, rosenbrock: level sets).
+- ``values(P)`` — E at each row of P (m, n), vectorised (quadratic, rosenbrock: level sets);
+- ``hvp(x, v)`` — the Hessian-vector product ∇²E(x) v (for newton_cg).
 
 Values and gradients are computed in the dtype of ``x`` (float32 stays float32).
 The factories' keyword-only arguments are their options (``model.dim``, ...).
@@ -64,7 +65,10 @@ def quadratic(*, dim: int = 2, condition: float = 10.0, seed: int = 0) -> Callab
         R = P - x_star
         return 0.5 * np.einsum("ij,ij->i", R @ a, R)
 
-    closure.values = values
+    def hvp(x, v):
+        return _cast(cache, "A", a, x.dtype) @ v
+
+    closure.values, closure.hvp = values, hvp
     closure.quadratic = True
     closure.lipschitz = float(lam.max())
     closure.mu = float(lam.min())
@@ -99,7 +103,17 @@ def rosenbrock(*, dim: int = 2, a: float = 1.0, b: float = 100.0) -> Callable:
         t = P[:, 1:] - P[:, :-1] ** 2
         return (b * t * t + (a - P[:, :-1]) ** 2).sum(axis=1)
 
-    closure.values = values
+    def hvp(x, v):
+        """∇²E v: tridiagonal Hessian applied without forming it."""
+        x0, x1 = x[:-1], x[1:]
+        v0, v1 = v[:-1], v[1:]
+        hv = np.zeros_like(x)
+        # ∂²/∂x_i²: b(12 x_i² − 4 x_{i+1}) + 2 (for i < n−1), + 2b from the previous term
+        hv[:-1] = (b * (12.0 * x0 * x0 - 4.0 * x1) + 2.0) * v0 - 4.0 * b * x0 * v1
+        hv[1:] += 2.0 * b * v1 - 4.0 * b * x0 * v0
+        return hv
+
+    closure.values, closure.hvp = values, hvp
     start = np.ones(dim)
     start[::2] = -1.2
     closure.start = start
@@ -132,6 +146,11 @@ def least_squares(A: np.ndarray, b: np.ndarray) -> Callable:
         f = 0.5 * scale * float(np.dot(r, r))
         return f, (scale * (Am.T @ r) if need_grad else None)
 
+    def hvp(x, v):
+        Am = _cast(cache, "A", A, x.dtype)
+        return Am.T @ (Am @ v)
+
+    closure.hvp = hvp
     closure.quadratic = True
     closure.lipschitz = float(np.linalg.norm(A, 2) ** 2)
     closure.n_samples = A.shape[0]
@@ -198,6 +217,28 @@ def logistic_regression(X: np.ndarray, y: np.ndarray, *, l2: float = 1e-4) -> Ca
         g[d * k:] = R.sum(axis=0)
         return f, g
 
+    def hvp(x, v):
+        """∇²E v on the full data: the directional derivative of the gradient along v."""
+        Xc = _cast(cache, "X", X, x.dtype)
+        if binary:
+            z = Xc @ x[:-1] + x[-1]
+            p = 0.5 * (1.0 + np.tanh(0.5 * z))
+            r = p * (1.0 - p) * (Xc @ v[:-1] + v[-1]) / n
+            out = np.empty_like(x)
+            out[:-1] = Xc.T @ r + l2 * v[:-1]
+            out[-1] = r.sum()
+            return out
+        z = Xc @ x[:d * k].reshape(d, k) + x[d * k:]
+        P = np.exp(z - z.max(axis=1, keepdims=True))
+        P /= P.sum(axis=1, keepdims=True)
+        dz = Xc @ v[:d * k].reshape(d, k) + v[d * k:]
+        dP = P * (dz - np.einsum("ij,ij->i", P, dz)[:, None]) / n     # d softmax along dz
+        out = np.empty_like(x)
+        out[:d * k] = (Xc.T @ dP + l2 * v[:d * k].reshape(d, k)).ravel()
+        out[d * k:] = dP.sum(axis=0)
+        return out
+
+    closure.hvp = hvp
     xa = np.hstack([X, np.ones((n, 1))])
     closure.lipschitz = float(np.linalg.norm(xa, 2) ** 2 / ((4 if binary else 2) * n) + l2)
     closure.n_samples = n
