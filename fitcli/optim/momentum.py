@@ -175,10 +175,11 @@ class Nesterov(SmoothOptimizer):
                 return StepInfo(f_y, gn, res.t, nfev, nfev, stop=res.message)
             tau, x_new = res.t, res.x
         if self.restart and self.x_prev is not None and float(np.dot(g_y, x_new - x)) > 0:
-            self.k = 0
+            self.k = 0                      # restart: no momentum into the next step
+            self.x_prev = x_new.copy()
         else:
             self.k += 1
-        self.x_prev = x.copy()
+            self.x_prev = x.copy()
         x[...] = x_new
         self.t = float(tau)
         self.iteration += 1
