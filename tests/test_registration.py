@@ -49,6 +49,14 @@ def test_field_regularizer_gradients(case):
         assert r.passed, r.failure_line()
 
 
+@pytest.mark.parametrize("shape", [(4, 5), (2, 6, 6)])
+def test_tv_compositions_gradients(shape):
+    u = np.random.default_rng(3).standard_normal(shape)
+    for fn in (F.tv, lambda a: F.smooth_tv(a, 0.1)):
+        for r in check_grad(fn, (u,), name="tv"):
+            assert r.passed, r.failure_line()
+
+
 def test_bending_vanishes_on_affine_fields_and_diffusion_measures_slope():
     u = affine_field((12, 10), np.array([[1.1, 0.2], [-0.1, 0.95]]), (2.0, 1.0))
     assert abs(float(F.bending(u).data)) < 1e-20

@@ -27,6 +27,7 @@ from scipy import ndimage
 from scipy.linalg import solve_banded
 
 from ..engine import Op, Tensor, apply, register
+from ..engine._jvp import tsum
 from ..engine.cases import Case
 
 __all__ = ["BOUNDARIES", "spline_coefficients", "warp", "warp_cubic", "warp_linear",
@@ -44,83 +45,33 @@ def _check(image: np.ndarray, coords: np.ndarray, boundary: str) -> None:
         raise ValueError(f"warp: boundary must be one of {BOUNDARIES}, got {boundary!r}")
 
 
-# -- bilinear -------------------------------------------------------------------------
-def _linear_axis(x: np.ndarray, n: int, boundary: str):
-    """Per axis: lower tap index, fraction t, tap validity, and d(coordinate used)/dx.
-
-    border: the coordinate is clamped to [0, n-1] (its derivative 0 outside);
-    zeros: taps outside [0, n-1] read 0 (grid-constant extension), which keeps
-    the interpolant continuous everywhere.
-    """
-    if boundary == "border":
-        xc = np.clip(x, 0, n - 1)
-        i0 = np.minimum(np.floor(xc), max(n - 2, 0)).astype(np.intp)
-        t = xc - i0
-        dx = ((x >= 0) & (x <= n - 1)).astype(x.dtype)
-        i1 = np.minimum(i0 + 1, n - 1)
-        ones = np.ones(x.shape, dtype=bool)
-        return (i0, i1), t, (ones, ones), dx
-    f = np.floor(x)
-    i0 = f.astype(np.intp)
-    t = x - f
-    i1 = i0 + 1
-    v0, v1 = (i0 >= 0) & (i0 < n), (i1 >= 0) & (i1 < n)
-    return (np.clip(i0, 0, n - 1), np.clip(i1, 0, n - 1)), t, (v0, v1), None
+# -- taps and weights per axis ---------------------------------------------------------------
+MAX_ORDER = {"linear": 1, "cubic": 3}   # higher derivatives of the interpolant vanish
 
 
-def _linear_taps(shape, coords, boundary):
-    (H, W) = shape
-    (r0, r1), tr, (vr0, vr1), dr = _linear_axis(coords[0], H, boundary)
-    (c0, c1), tc, (vc0, vc1), dc = _linear_axis(coords[1], W, boundary)
-    idx = (r0 * W + c0, r0 * W + c1, r1 * W + c0, r1 * W + c1)
-    valid = (vr0 & vc0, vr0 & vc1, vr1 & vc0, vr1 & vc1)
-    return idx, valid, tr, tc, dr, dc
+def _linear_weights(t: np.ndarray, order: int):
+    """Weights of taps i, i+1 at fraction t (order 0) and their derivative (order 1)."""
+    if order == 0:
+        return [1 - t, t]
+    one = np.ones_like(t)
+    return [-one, one]
 
 
-def _gather(flat, idx, valid):
-    v = flat[idx]
-    return v if valid.all() else np.where(valid, v, 0)
-
-
-def _linear_fwd(image, coords, boundary="border"):
-    _check(image, coords, boundary)
-    idx, valid, tr, tc, _, _ = _linear_taps(image.shape, coords, boundary)
-    flat = image.ravel()
-    v00, v01, v10, v11 = (_gather(flat, i, v) for i, v in zip(idx, valid, strict=True))
-    top = v00 + tc * (v01 - v00)
-    bot = v10 + tc * (v11 - v10)
-    return (top + tr * (bot - top)).astype(np.result_type(image, coords), copy=False)
-
-
-def _linear_vjp_image(g, out, image, coords, boundary="border"):
-    # adjoint of the gather: scatter-add g·w_k into the tap pixels
-    idx, valid, tr, tc, _, _ = _linear_taps(image.shape, coords, boundary)
-    ws = ((1 - tr) * (1 - tc), (1 - tr) * tc, tr * (1 - tc), tr * tc)
-    index = np.concatenate([i.ravel() for i in idx])
-    weight = np.concatenate([(g * w * v).ravel() for w, v in zip(ws, valid, strict=True)])
-    grad = np.bincount(index, weights=weight, minlength=image.size)
-    return grad.reshape(image.shape).astype(image.dtype, copy=False)
-
-
-def _linear_vjp_coords(g, out, image, coords, boundary="border"):
-    # ∂/∂r = (1-tc)(v10-v00) + tc(v11-v01);  ∂/∂c = (1-tr)(v01-v00) + tr(v11-v10)
-    idx, valid, tr, tc, dr, dc = _linear_taps(image.shape, coords, boundary)
-    flat = image.ravel()
-    v00, v01, v10, v11 = (_gather(flat, i, v) for i, v in zip(idx, valid, strict=True))
-    gr = (1 - tc) * (v10 - v00) + tc * (v11 - v01)
-    gc = (1 - tr) * (v01 - v00) + tr * (v11 - v10)
-    if dr is not None:
-        gr, gc = gr * dr, gc * dc
-    return np.stack([g * gr, g * gc]).astype(coords.dtype, copy=False)
-
-
-# -- cubic B-spline ------------------------------------------------------------------------
-def _bspline_weights(t: np.ndarray):
-    """Cubic B-spline weights for taps i-1, i, i+1, i+2 at fraction t, and their derivatives."""
-    t2, t3, s = t * t, t * t * t, 1 - t
-    w = (s * s * s / 6, (3 * t3 - 6 * t2 + 4) / 6, (-3 * t3 + 3 * t2 + 3 * t + 1) / 6, t3 / 6)
-    dw = (-s * s / 2, (3 * t2 - 4 * t) / 2, (-3 * t2 + 2 * t + 1) / 2, t2 / 2)
-    return w, dw
+def _bspline_weights(t: np.ndarray, order: int):
+    """Cubic B-spline weights of taps i-1, i, i+1, i+2 at fraction t, or their derivative
+    of the given order (1: quadratic, 2: linear, 3: constant pieces)."""
+    s = 1 - t
+    if order == 0:
+        t2, t3 = t * t, t * t * t
+        return [s * s * s / 6, (3 * t3 - 6 * t2 + 4) / 6, (-3 * t3 + 3 * t2 + 3 * t + 1) / 6,
+                t3 / 6]
+    if order == 1:
+        t2 = t * t
+        return [-s * s / 2, (3 * t2 - 4 * t) / 2, (-3 * t2 + 2 * t + 1) / 2, t2 / 2]
+    if order == 2:
+        return [s, 3 * t - 2, 1 - 3 * t, t]
+    one = np.ones_like(t)
+    return [-one, 3 * one, -3 * one, one]
 
 
 def _mirror(i: np.ndarray, n: int) -> np.ndarray:
@@ -132,97 +83,151 @@ def _mirror(i: np.ndarray, n: int) -> np.ndarray:
     return np.where(i >= n, period - i, i)
 
 
-def _cubic_axis(x: np.ndarray, n: int, boundary: str):
-    """Per axis: the 4 tap indices, weights, weight derivatives, validity, d(x used)/dx."""
+def _axis(kind: str, x: np.ndarray, n: int, boundary: str, orders):
+    """Tap indices along one axis, the weights of each requested derivative order, and the
+    tap validity (``zeros``) or None (``border``).
+
+    border: the coordinate is clamped to [0, n-1], so derivatives vanish outside
+    (taps: clamped for bilinear, mirrored for the B-spline's mirror-symmetric
+    coefficients); zeros: taps outside [0, n-1] read 0, which keeps the interpolant
+    continuous everywhere.
+    """
     if boundary == "border":
         xc = np.clip(x, 0, n - 1)
-        dx = ((x >= 0) & (x <= n - 1)).astype(x.dtype)
+        inside = ((x >= 0) & (x <= n - 1)).astype(x.dtype)
     else:
-        xc, dx = x, None
+        xc, inside = x, None
     f = np.floor(xc)
-    base = f.astype(np.intp) - 1
-    w, dw = _bspline_weights(xc - f)
-    taps = [base + k for k in range(4)]
+    if kind == "linear":
+        if boundary == "border":
+            f = np.minimum(f, max(n - 2, 0))
+        t = xc - f
+        taps = [f.astype(np.intp) + k for k in range(2)]
+        weights = [_linear_weights(t, o) for o in orders]
+    else:
+        t = xc - f
+        taps = [f.astype(np.intp) + (k - 1) for k in range(4)]
+        weights = [_bspline_weights(t, o) for o in orders]
     if boundary == "border":
-        return [_mirror(i, n) for i in taps], w, dw, None, dx
+        taps = ([np.minimum(i, n - 1) for i in taps] if kind == "linear"
+                else [_mirror(i, n) for i in taps])
+        weights = [w if o == 0 else [wk * inside for wk in w] for w, o in zip(weights, orders,
+                                                                              strict=True)]
+        return taps, weights, None
     valid = [(i >= 0) & (i < n) for i in taps]
-    return [np.clip(i, 0, n - 1) for i in taps], w, dw, valid, dx
+    return [np.clip(i, 0, n - 1) for i in taps], weights, valid
 
 
-def _cubic_eval(coef, coords, boundary, derivative):
-    """Σ_jk wr_j wc_k C[r_j, c_k] (and, with ``derivative``, its d/dr and d/dc)."""
-    H, W = coef.shape
-    ir, wr, dwr, vr, dr = _cubic_axis(coords[0], H, boundary)
-    ic, wc, dwc, vc, dc = _cubic_axis(coords[1], W, boundary)
-    flat = coef.ravel()
-    val = np.zeros(coords.shape[1:], dtype=np.result_type(coef, coords))
-    gr = np.zeros_like(val) if derivative else None
-    gc = np.zeros_like(val) if derivative else None
-    for j in range(4):
+def _check(image: np.ndarray, coords: np.ndarray, boundary: str) -> None:
+    if image.ndim != 2:
+        raise ValueError(f"warp: image must be 2-d (H, W), got shape {image.shape}")
+    if coords.ndim < 1 or coords.shape[0] != 2:
+        raise ValueError(f"warp: coords must have shape (2, ...), got {coords.shape}")
+    if boundary not in BOUNDARIES:
+        raise ValueError(f"warp: boundary must be one of {BOUNDARIES}, got {boundary!r}")
+
+
+def _evaluate(kind, source, coords, boundary, derivs):
+    """Σ_jk wr_j wc_k source[r_j, c_k] for each derivative order (dr, dc) in ``derivs``,
+    sharing the gathers; orders beyond the interpolant's degree give zeros."""
+    H, W = source.shape
+    dtype = np.result_type(source, coords)
+    outs = [np.zeros(coords.shape[1:], dtype=dtype) for _ in derivs]
+    live = [i for i, (a, b) in enumerate(derivs) if max(a, b) <= MAX_ORDER[kind]]
+    if not live:
+        return outs
+    ir, wr, vr = _axis(kind, coords[0], H, boundary, [derivs[i][0] for i in live])
+    ic, wc, vc = _axis(kind, coords[1], W, boundary, [derivs[i][1] for i in live])
+    flat = source.ravel()
+    for j in range(len(ir)):
         row = ir[j] * W
-        acc = np.zeros_like(val)   # Σ_k wc_k C[r_j, c_k]
-        dacc = np.zeros_like(val) if derivative else None
-        for k in range(4):
+        accs = [np.zeros_like(outs[0]) for _ in live]   # Σ_k wc_k source[r_j, c_k]
+        for k in range(len(ic)):
             v = flat[row + ic[k]]
             if vr is not None:
                 v = np.where(vr[j] & vc[k], v, 0)
-            acc += wc[k] * v
-            if derivative:
-                dacc += dwc[k] * v
-        val += wr[j] * acc
-        if derivative:
-            gr += dwr[j] * acc
-            gc += wr[j] * dacc
-    if derivative and dr is not None:
-        gr *= dr
-        gc *= dc
-    return val, gr, gc
+            for a, n in zip(accs, range(len(live)), strict=True):
+                a += wc[n][k] * v
+        for n, i in enumerate(live):
+            outs[i] += wr[n][j] * accs[n]
+    return outs
 
 
-def _cubic_fwd(coef, coords, boundary="border"):
-    _check(coef, coords, boundary)
-    return _cubic_eval(coef, coords, boundary, derivative=False)[0]
-
-
-def _cubic_vjp_coef(g, out, coef, coords, boundary="border"):
-    H, W = coef.shape
-    ir, wr, _, vr, _ = _cubic_axis(coords[0], H, boundary)
-    ic, wc, _, vc, _ = _cubic_axis(coords[1], W, boundary)
+def _scatter(kind, g, source_shape, coords, boundary, deriv, dtype):
+    """The adjoint of :func:`_evaluate` in the source: Σ over taps of g·w scattered (bincount)."""
+    H, W = source_shape
+    if max(deriv) > MAX_ORDER[kind]:
+        return np.zeros(source_shape, dtype=dtype)
+    ir, (wr,), vr = _axis(kind, coords[0], H, boundary, [deriv[0]])
+    ic, (wc,), vc = _axis(kind, coords[1], W, boundary, [deriv[1]])
     index, weight = [], []
-    for j in range(4):
-        for k in range(4):
+    for j in range(len(ir)):
+        for k in range(len(ic)):
             w = g * wr[j] * wc[k]
             if vr is not None:
                 w = np.where(vr[j] & vc[k], w, 0)
             index.append((ir[j] * W + ic[k]).ravel())
             weight.append(w.ravel())
-    grad = np.bincount(np.concatenate(index), weights=np.concatenate(weight), minlength=coef.size)
-    return grad.reshape(coef.shape).astype(coef.dtype, copy=False)
+    grad = np.bincount(np.concatenate(index), weights=np.concatenate(weight),
+                       minlength=H * W)
+    return grad.reshape(source_shape).astype(dtype, copy=False)
 
 
-def _cubic_vjp_coords(g, out, coef, coords, boundary="border"):
-    _, gr, gc = _cubic_eval(coef, coords, boundary, derivative=True)
-    return np.stack([g * gr, g * gc]).astype(coords.dtype, copy=False)
+def _make_op(kind: str, doc: str) -> Op:
+    """The primitive ``warp_<kind>(source, coords, boundary, deriv=(0, 0))``: the interpolant
+    (or its partial derivative of order ``deriv`` in (row, col)) at ``coords``."""
+
+    def fwd(source, coords, boundary="border", deriv=(0, 0)):
+        _check(source, coords, boundary)
+        return _evaluate(kind, source, coords, boundary, [tuple(deriv)])[0]
+
+    def vjp_source(g, out, source, coords, boundary="border", deriv=(0, 0)):
+        return _scatter(kind, g, source.shape, coords, boundary, tuple(deriv), source.dtype)
+
+    def vjp_coords(g, out, source, coords, boundary="border", deriv=(0, 0)):
+        # ∂/∂r and ∂/∂c of the order-deriv interpolant: one order higher along each axis
+        a, b = deriv
+        dr, dc = _evaluate(kind, source, coords, boundary, [(a + 1, b), (a, b + 1)])
+        return np.stack([g * dr, g * dc]).astype(coords.dtype, copy=False)
+
+    def jvp(t, out, source, coords, boundary="border", deriv=(0, 0)):
+        # d out = warp(d source) + ∂_r out · d r + ∂_c out · d c (all engine ops)
+        a, b = deriv
+        terms = []
+        if t[0] is not None:
+            terms.append(apply(op, t[0], coords, boundary=boundary, deriv=(a, b)))
+        if t[1] is not None:
+            dr = apply(op, source, coords, boundary=boundary, deriv=(a + 1, b))
+            dc = apply(op, source, coords, boundary=boundary, deriv=(a, b + 1))
+            terms.append(dr * t[1][0] + dc * t[1][1])
+        return tsum(*terms)
+
+    op = Op(f"warp_{kind}", fwd, (vjp_source, vjp_coords), jvp=jvp, doc=doc)
+    return register(op)
 
 
-warp_linear_op = register(Op("warp_linear", _linear_fwd, (_linear_vjp_image, _linear_vjp_coords),
-                             doc="bilinear sampling of image (H, W) at coords (2, ...)"))
-warp_cubic_op = register(Op("warp_cubic", _cubic_fwd, (_cubic_vjp_coef, _cubic_vjp_coords),
-                            doc="cubic B-spline sampling of coefficients (H, W) at (2, ...)"))
+warp_linear_op = _make_op("linear", "bilinear sampling of image (H, W) at coords (2, ...)")
+warp_cubic_op = _make_op("cubic", "cubic B-spline sampling of coefficients (H, W) at (2, ...)")
+
+# the forward on raw arrays, for numpy-only callers (synthetic pairs, figures)
+_linear_fwd = warp_linear_op.fwd
+_cubic_fwd = warp_cubic_op.fwd
 
 
 # -- public functions ---------------------------------------------------------------------
-def warp_linear(image, coords, boundary: str = "border") -> Tensor:
-    """Bilinear samples of ``image`` (H, W) at ``coords`` (2, ...) → shape ``coords.shape[1:]``."""
-    return apply(warp_linear_op, image, coords, boundary=boundary)
+def warp_linear(image, coords, boundary: str = "border", deriv=(0, 0)) -> Tensor:
+    """Bilinear samples of ``image`` (H, W) at ``coords`` (2, ...) → shape ``coords.shape[1:]``
+    (``deriv`` (a, b): the interpolant's ∂^a/∂r^a ∂^b/∂c^b instead)."""
+    return apply(warp_linear_op, image, coords, boundary=boundary, deriv=tuple(deriv))
 
 
-def warp_cubic(coef, coords, boundary: str = "border") -> Tensor:
-    """Cubic B-spline samples of spline coefficients ``coef`` (H, W) at ``coords`` (2, ...).
+def warp_cubic(coef, coords, boundary: str = "border", deriv=(0, 0)) -> Tensor:
+    """Cubic B-spline samples of spline coefficients ``coef`` (H, W) at ``coords`` (2, ...)
+    (``deriv`` (a, b): the interpolant's ∂^a/∂r^a ∂^b/∂c^b instead).
 
     Pass ``spline_coefficients(image)`` to interpolate ``image`` itself.
     """
-    return apply(warp_cubic_op, coef, coords, boundary=boundary)
+    return apply(warp_cubic_op, coef, coords, boundary=boundary, deriv=tuple(deriv))
 
 
 def spline_coefficients(image: np.ndarray, boundary: str = "border") -> np.ndarray:
@@ -289,4 +294,11 @@ def gradcheck_cases(rng: np.random.Generator) -> list[Case]:
                               lambda a, c, b=boundary: warp_linear(a, c, b), (img, crd)))
             cases.append(Case("warp_cubic", label,
                               lambda a, c, b=boundary: warp_cubic(a, c, b), (img, crd)))
+    for deriv in [(1, 0), (0, 1), (2, 1)]:     # derivatives of the interpolant (the JVP's)
+        img, crd = rng.standard_normal((5, 6)), coords_for((5, 6), (4, 3))
+        cases.append(Case("warp_cubic", f"(5, 6) at (2, 4, 3) deriv={deriv}",
+                          lambda a, c, d=deriv: warp_cubic(a, c, "zeros", d), (img, crd)))
+    cases.append(Case("warp_linear", "(5, 6) at (2, 4, 3) deriv=(1, 0)",
+                      lambda a, c: warp_linear(a, c, "border", (1, 0)),
+                      (rng.standard_normal((5, 6)), coords_for((5, 6), (4, 3)))))
     return cases
