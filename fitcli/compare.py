@@ -170,9 +170,10 @@ def compare(closure: Closure, x0: np.ndarray, optimizers: Sequence[str], *,
     """
     runs = []
     for spec in optimizers:
-        run = run_one(spec, closure, x0, iterations=iterations, seed=seed,
-                      n_samples=n_samples, nonsmooth=nonsmooth, full_closure=full_closure,
-                      tol=tol, time_limit=time_limit)
+        with np.errstate(over="ignore", invalid="ignore"):   # divergence is an outcome here
+            run = run_one(spec, closure, x0, iterations=iterations, seed=seed,
+                          n_samples=n_samples, nonsmooth=nonsmooth,
+                          full_closure=full_closure, tol=tol, time_limit=time_limit)
         runs.append(run)
         if callback is not None:
             callback(run)
@@ -180,7 +181,8 @@ def compare(closure: Closure, x0: np.ndarray, optimizers: Sequence[str], *,
     f_star = getattr(closure, "f_star", None)
     f_ref = float(f_star) if f_star is not None and not nonsmooth else (
         min(finite) if finite else float("nan"))
-    f0 = runs[0].losses[0] if runs else float("nan")
+    starts = [r.losses[0] for r in runs if np.isfinite(r.losses[0])]
+    f0 = starts[0] if starts else float("nan")
     if target is None:
         target = f_ref + 1e-6 * max(f0 - f_ref, abs(f_ref) * 1e-10, 1e-300)
     table = []
@@ -248,11 +250,15 @@ def _short(status: str) -> str:
 
 
 def _level_sets(ax, result: Comparison, closure: Closure, colors) -> None:
+    runs = [r for r in result.runs if r.iterates is not None]
+    if not runs:
+        return
     # frame the start's sublevel set: iterates of diverging runs leave the picture
-    f0 = result.runs[0].losses[0]
-    pts = np.concatenate([r.iterates[r.losses[:len(r.iterates)] <= f0]
-                          for r in result.runs if r.iterates is not None])
+    f0 = runs[0].losses[0]
+    pts = np.concatenate([r.iterates[r.losses[:len(r.iterates)] <= f0] for r in runs])
     pts = pts[np.all(np.isfinite(pts), axis=1)]
+    if not len(pts):
+        return
     lo, hi = pts.min(0), pts.max(0)
     # a square frame (equal aspect shows the zig-zag at right angles, as it is)
     half = 0.575 * max(float(np.max(hi - lo)), 1e-3)
@@ -275,7 +281,7 @@ def _level_sets(ax, result: Comparison, closure: Closure, colors) -> None:
         if r.iterates is not None:
             ax.plot(r.iterates[:, 0], r.iterates[:, 1], ".-", color=colors[i % len(colors)],
                     ms=3, lw=1)
-    ax.plot(*result.runs[0].iterates[0], "k*", ms=10)
+    ax.plot(*runs[0].iterates[0], "k*", ms=10)
     ax.set_xlim(gx[0], gx[-1])
     ax.set_ylim(gy[0], gy[-1])
     ax.set_title("iterates over the level sets")
