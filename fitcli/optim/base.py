@@ -200,7 +200,7 @@ def check_step(value, rules: tuple[str, ...], name: str = "step") -> float | str
     except ConfigError:
         v = None
     if v is None or not np.isfinite(v) or v <= 0:
-        expected = "a positive number or one of " + " | ".join(rules)
+        expected = "a positive number" + (" or one of " + " | ".join(rules) if rules else "")
         import difflib
 
         close = difflib.get_close_matches(str(value), rules, n=1)
