@@ -12,7 +12,8 @@ import numpy as np
 from ..engine.cases import Case
 from . import kernels
 from .blur import Blur, blur
-from .differences import divergence, gradient
+from .decimate import BlurSubsample
+from .differences import divergence, gradient, magnitude
 from .sampling import subsample
 
 IMAGE_SHAPES = [(7, 9), (5, 6, 3), (3, 3), (1, 4)]
@@ -37,6 +38,12 @@ def make_cases(seed: int = 0) -> list[Case]:
         for shape in [(7, 9), (6, 5, 3), (5, 6)]:
             cases.append(Case("blur", f"{shape} {label}", lambda x, op=op: blur(x, op),
                               (rng.standard_normal(shape),)))
+    for shape, f, boundary, sampling in [((7, 9), 2, "symmetric", "sample"),
+                                         ((6, 5, 3), 3, "periodic", "sample"),
+                                         ((6, 8), 2, "symmetric", "area")]:
+        op = BlurSubsample(kernels.gaussian(0.5), boundary, f, sampling, shape)
+        cases.append(Case("blur_subsample", f"{shape} factor={f} {boundary} {sampling}",
+                          lambda x, op=op: op(x), (rng.standard_normal(shape),)))
     for shape in [(7, 9), (6, 5, 3), (3, 3), (1, 4)]:
         for f in (1, 2, 3):
             cases.append(Case("subsample", f"{shape} factor={f}",
@@ -49,4 +56,9 @@ def make_cases(seed: int = 0) -> list[Case]:
         cases.append(Case("gradient", str(shape), gradient, (rng.standard_normal(shape),)))
         cases.append(Case("divergence", str((2,) + shape), divergence,
                           (rng.standard_normal((2,) + shape),)))
+    for shape, eps in [((2, 5, 6), 0.1), ((2, 4, 3, 2), 0.5), ((2, 3, 4), 0.0)]:
+        # eps = 0: entries away from |p| = 0, where the norm has its kink
+        p = rng.choice([-1.0, 1.0], size=shape) * rng.uniform(0.2, 1.5, shape)
+        cases.append(Case("magnitude", f"{shape} eps={eps}",
+                          lambda a, eps=eps: magnitude(a, eps), (p,)))
     return cases

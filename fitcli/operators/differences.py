@@ -6,7 +6,8 @@
     (∇x)[1, i, j] = x[i, j+1] − x[i, j]   (0 on the last column)
 
 The adjoint ∇ᵀp = −div p is the backward difference with the matching
-boundary terms (Chambolle 2004), so ⟨∇x, p⟩ = ⟨x, ∇ᵀp⟩ exactly.
+boundary terms (Chambolle 2004), so ⟨∇x, p⟩ = ⟨x, ∇ᵀp⟩ exactly. ``magnitude``
+is the per-pixel norm √(p₀² + p₁² + ε²) of such a field (the TV integrand).
 """
 
 from __future__ import annotations
@@ -52,6 +53,27 @@ def divergence_array(p: np.ndarray) -> np.ndarray:
     return out
 
 
+def magnitude_array(p: np.ndarray, eps: float = 0.0) -> np.ndarray:
+    """√(p₀² + p₁² + ε²) per pixel of a field p (2, H, W[, C]) → (H, W[, C])."""
+    if p.ndim not in (3, 4) or p.shape[0] != 2:
+        raise ValueError(f"magnitude: expected shape (2, H, W[, C]), got {p.shape}")
+    n = p[0] * p[0]
+    n += p[1] * p[1]
+    if eps:
+        n += eps * eps
+    return np.sqrt(n, out=n)
+
+
+def _magnitude_vjp(g, out, p, eps=0.0):
+    # ∂/∂p √(|p|² + ε²) = p / out; taken as 0 where out = 0 (|p| = 0 with ε = 0)
+    if eps > 0:
+        w = g / out
+    else:
+        w = np.divide(g, out, out=np.zeros(out.shape, dtype=np.result_type(g, out)),
+                      where=out > 0)
+    return p * w
+
+
 GRADIENT = fe.register(Op(
     "gradient",
     lambda x: gradient_array(x),
@@ -68,6 +90,14 @@ DIVERGENCE = fe.register(Op(
 ))
 
 
+MAGNITUDE = fe.register(Op(
+    "magnitude",
+    magnitude_array,
+    (_magnitude_vjp,),
+    doc="per-pixel norm sqrt(p0² + p1² + eps²) of a (2, H, W[, C]) field; static eps",
+))
+
+
 def gradient(x) -> Tensor:
     """∇x of an image Tensor: (H, W[, C]) → (2, H, W[, C])."""
     return fe.apply(GRADIENT, x)
@@ -76,3 +106,13 @@ def gradient(x) -> Tensor:
 def divergence(p) -> Tensor:
     """div p of a Tensor (2, H, W[, C]) → (H, W[, C])."""
     return fe.apply(DIVERGENCE, p)
+
+
+def magnitude(p, eps: float = 0.0) -> Tensor:
+    """√(p₀² + p₁² + ε²) of a Tensor field (2, H, W[, C]) → (H, W[, C]).
+
+    A primitive rather than the composition sqrt(sum(p * p, 0) + ε²) for speed: one
+    temporary instead of five on the TV regularizers' hot path (measured in the
+    superres benchmark), with the same gradient p / |p|_ε.
+    """
+    return fe.apply(MAGNITUDE, p, eps=float(eps))

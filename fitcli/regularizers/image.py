@@ -14,7 +14,7 @@ import numpy as np
 from .. import engine as fe
 from ..engine import Tensor
 from ..errors import ConfigError
-from ..operators.differences import gradient, gradient_adjoint, gradient_array
+from ..operators.differences import gradient, gradient_adjoint, gradient_array, magnitude
 from . import Regularizer, register
 
 
@@ -69,9 +69,7 @@ class SmoothTV(Regularizer):
 
     def __call__(self, theta: Tensor) -> Tensor:
         _image_block(theta, self.name)
-        d = gradient(theta)
-        sq = fe.sum(d * d, axis=0)
-        return fe.sum(fe.sqrt(sq + self.eps * self.eps))
+        return fe.sum(magnitude(gradient(theta), self.eps))
 
 
 def tv_value(theta: np.ndarray) -> float:
@@ -146,7 +144,7 @@ class TV(Regularizer):
     def __call__(self, theta: Tensor) -> Tensor:
         # for optimizers without a prox: a subgradient (|·|'s at 0 is 0, as fe.norm's)
         _image_block(theta, self.name)
-        return fe.sum(fe.norm(gradient(theta), axis=0))
+        return fe.sum(magnitude(gradient(theta)))
 
     def value(self, theta: np.ndarray) -> float:
         return tv_value(theta)
