@@ -25,3 +25,18 @@ def test_values_and_boundary():
     np.testing.assert_array_equal(d[1, :, -1], 0)
     assert not gradient_array(np.full((5, 5), 2.0)).any()
     assert gradient_array(x.astype(np.float32)).dtype == np.float32
+
+
+def test_magnitude_values_and_zero_gradient():
+    import fitcli.engine as fe
+    from fitcli.operators import magnitude, magnitude_array
+
+    p = np.zeros((2, 3, 4))
+    p[0, 0, 0], p[1, 0, 0] = 3.0, 4.0
+    m = magnitude_array(p, 0.0)
+    assert m[0, 0] == 5.0 and not m[1:].any()
+    np.testing.assert_allclose(magnitude_array(p, 2.0)[1, 1], 2.0)
+    t = fe.tensor(p, requires_grad=True)
+    fe.sum(magnitude(t)).backward()          # zero vectors: gradient 0, not NaN
+    assert np.all(np.isfinite(t.grad)) and t.grad[0, 0, 0] == 0.6 and t.grad[1, 0, 0] == 0.8
+    assert not t.grad[:, 1:].any()
