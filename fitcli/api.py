@@ -194,6 +194,16 @@ def leaves_objective(problem: Problem, leaves: Mapping[str, Tensor], inputs, tar
     return total, terms
 
 
+def load_tiny(config: str | Path, overrides: list[str] | None = None,
+              extra: dict | None = None):
+    """The resolved config at the model kind's ``tiny`` size (then ``extra`` overrides)."""
+    raw = C.apply_overrides(C.read_config(config), overrides)
+    base, name = Path(config).resolve().parent, Path(config).stem
+    model_cls = C.resolve(raw, base, name).model_cls
+    raw = C.apply_overrides(raw, {**model_cls.tiny, **(extra or {})})
+    return C.resolve(raw, base, name)
+
+
 def check_objective(config: str | Path, overrides: list[str] | None = None, seed: int = 0,
                     max_samples: int = 16, mode: str = "reverse"):
     """Gradcheck a config's whole objective per parameter block, on a tiny version of it.
@@ -210,11 +220,7 @@ def check_objective(config: str | Path, overrides: list[str] | None = None, seed
     if mode not in ("reverse", "forward", "all"):
         raise ConfigError("--mode", "one of reverse, forward, all", mode)
 
-    raw = C.apply_overrides(C.read_config(config), overrides)
-    base, name = Path(config).resolve().parent, Path(config).stem
-    model_cls = C.resolve(raw, base, name).model_cls
-    raw = C.apply_overrides(raw, {**model_cls.tiny, "dtype": "float64"})
-    problem = build(C.resolve(raw, base, name))
+    problem = build(load_tiny(config, overrides, {"dtype": "float64"}))
     data = problem.data
     n = min(data.n_train, max_samples)
     X = data.X_train[:n] if data.X_train is not None else None

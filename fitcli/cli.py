@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -476,22 +477,25 @@ def compare(
         cfg = _load(config, set_, seed)
         problem = build(cfg)
         run_dir, note = _choose_run_dir(cfg, out_dir, None)
-        closure = make_closure(problem)
+        # smooth part for every optimizer; prox methods get the non-smooth terms separately,
+        # and the table compares everyone on the full objective
+        closure = make_closure(dataclasses.replace(problem, prox_handles_nonsmooth=True))
+        full = make_closure(dataclasses.replace(problem, prox_handles_nonsmooth=False))
         specs = [s.strip() for s in optimizers.split(",") if s.strip()]
         done = lambda r: quiet or out.print(f"{r.spec}: {r.status}", markup=False)  # noqa: E731
         result = run_compare(
             closure, problem.params.flat.copy(), specs,
             iterations=iterations or cfg.stop["iterations"], seed=cfg.seed,
             n_samples=problem.optimizer.n_samples, tol=cfg.stop["tol"],
-            nonsmooth=[t for _, t in problem.nonsmooth], time_limit=cfg.stop["time_limit"],
-            callback=done)
+            nonsmooth=[t for _, t in problem.nonsmooth], full_closure=full,
+            time_limit=cfg.stop["time_limit"], callback=done)
     except FitcliError as exc:
         raise fail(exc) from None
     if note:
         err.print(f"[yellow]note:[/yellow] {escape(note)}", soft_wrap=True)
     run_dir.mkdir(parents=True, exist_ok=True)
     plot_comparison(result, run_dir / "compare.png",
-                    closure=closure if problem.params.size == 2 else None, title=cfg.name)
+                    closure=full if problem.params.size == 2 else None, title=cfg.name)
     write_json(run_dir / "compare.json", {"target": result.target, "f_ref": result.f_ref,
                                           "objective": problem.formula, "runs": result.table})
     table = Table(title=f"{cfg.name}: target loss {result.target:.6g}")
@@ -519,12 +523,12 @@ def graph(
                                                           "Graphviz is installed).")]
     = Path("graph.dot"),
 ) -> None:
-    """The computational graph of a config's objective (DOT, SVG), on the full data."""
+    """The computational graph of a config's objective (DOT, SVG), at the model's tiny size."""
     from . import graph as G
-    from .api import build, leaves_objective
+    from .api import build, leaves_objective, load_tiny
 
     try:
-        problem = build(_load(config, set_, None))
+        problem = build(load_tiny(config, set_ or []))
     except FitcliError as exc:
         raise fail(exc) from None
     pv, data = problem.params, problem.data
