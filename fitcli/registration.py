@@ -66,9 +66,14 @@ def smooth_random_field(shape: tuple[int, int], magnitude: float, rng: np.random
     """A smooth random displacement (2, H, W) whose largest length is ``magnitude`` pixels.
 
     White noise per component, Gaussian-filtered with σ = ``smoothness`` pixels
-    (default: a tenth of the larger side), scaled so max_x |u(x)| = magnitude.
+    (default: a tenth of the larger side, and at least 2.5 × magnitude, which keeps
+    |∇u| well below 1 — no folding — on small images too), scaled so that
+    max_x |u(x)| = magnitude.
     """
-    sigma = max(shape) / 10.0 if smoothness is None else float(smoothness)
+    if smoothness is None:
+        sigma = max(max(shape) / 10.0, 2.5 * magnitude)
+    else:
+        sigma = float(smoothness)
     u = np.stack([ndimage.gaussian_filter(rng.standard_normal(shape), sigma, mode="reflect")
                   for _ in range(2)])
     peak = float(np.sqrt((u ** 2).sum(axis=0)).max())

@@ -269,7 +269,7 @@ class RegistrationModel(Model):
     default_loss = "ssd"
     main_metric = "loss"
     batchable = False
-    tiny = {"data.resize": 32, "model.levels": 2}
+    tiny = {"data.resize": 32, "model.levels": 2, "model.iterations": 5}
 
     def __init__(self, data, *,
                  transform: Literal["translation", "affine", "displacement"] = "displacement",

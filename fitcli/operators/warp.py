@@ -139,17 +139,20 @@ def _evaluate(kind, source, coords, boundary, derivs):
     ir, wr, vr = _axis(kind, coords[0], H, boundary, [derivs[i][0] for i in live])
     ic, wc, vc = _axis(kind, coords[1], W, boundary, [derivs[i][1] for i in live])
     flat = source.ravel()
+    tmp = np.empty_like(outs[0])         # in-place products: no temporaries per tap
+    accs = [np.empty_like(outs[0]) for _ in live]
     for j in range(len(ir)):
         row = ir[j] * W
-        accs = [np.zeros_like(outs[0]) for _ in live]   # Σ_k wc_k source[r_j, c_k]
+        for a in accs:                    # a = Σ_k wc_k source[r_j, c_k]
+            a.fill(0)
         for k in range(len(ic)):
-            v = flat[row + ic[k]]
+            v = flat.take(row + ic[k])
             if vr is not None:
                 v = np.where(vr[j] & vc[k], v, 0)
-            for a, n in zip(accs, range(len(live)), strict=True):
-                a += wc[n][k] * v
+            for n, a in enumerate(accs):
+                a += np.multiply(wc[n][k], v, out=tmp)
         for n, i in enumerate(live):
-            outs[i] += wr[n][j] * accs[n]
+            outs[i] += np.multiply(wr[n][j], accs[n], out=tmp)
     return outs
 
 
