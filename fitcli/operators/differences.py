@@ -90,10 +90,20 @@ DIVERGENCE = fe.register(Op(
 ))
 
 
+def _magnitude_jvp(t, out, p, eps=0.0):
+    # d√(|p|² + ε²) = ⟨p, dp⟩ / out (0 where out = 0), in engine ops (reverse-over-forward)
+    num = fe.sum(p * t[0], axis=0)
+    if eps > 0:
+        return num / out
+    pos = out.data > 0
+    return num / fe.where(pos, out, 1.0) * pos
+
+
 MAGNITUDE = fe.register(Op(
     "magnitude",
     magnitude_array,
     (_magnitude_vjp,),
+    jvp=_magnitude_jvp,
     doc="per-pixel norm sqrt(p0² + p1² + eps²) of a (2, H, W[, C]) field; static eps",
 ))
 
