@@ -93,6 +93,9 @@ def make_closure(problem: Problem):
 
     closure.quadratic = getattr(problem.model, "quadratic", False)
     closure.hvp = hvp
+    lipschitz = getattr(problem.model, "lipschitz", None)
+    if lipschitz is not None and not problem.smooth and not problem.nonsmooth:
+        closure.lipschitz = lipschitz  # known for the bare data term (test functions)
     return closure
 
 
