@@ -21,15 +21,21 @@ from .data.base import DataContext, Dataset
 from .errors import ConfigError, InputError
 from .operators.warp import _cubic_fwd, identity_grid, spline_coefficients
 
-__all__ = ["DEFORMATIONS", "affine_field", "check_pair", "endpoint_error", "fold_fraction",
-           "invert_displacement", "jacobian_determinant", "load_registration_data",
-           "make_deformation", "make_moving",
+__all__ = ["DEFORMATIONS", "affine_field", "check_pair", "data_rng", "endpoint_error",
+           "fold_fraction", "invert_displacement", "jacobian_determinant", "load_registration_data",
+           "make_deformation", "make_moving", "rotation_scale_matrix",
            "ncc_value", "pair_metrics", "resize_image", "smooth_random_field", "ssd_value"]
 
 DEFORMATIONS = ("smooth_random", "rotation", "affine")
 DEFORMATION_KEYS = ("type", "magnitude", "seed", "smoothness", "angle", "scale", "shift")
 INVERT_ITERATIONS = 100
 INVERT_TOL = 1e-10
+
+
+def data_rng(seed: int) -> np.random.Generator:
+    """The data generator of a config seed: the first child of SeedSequence(seed), the same
+    one ``fitcli train`` hands the data loader, so train and solve make the same pair."""
+    return np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
 
 
 # -- images ---------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from .models.registration import (
     make_transform,
 )
 from .operators.warp import warp
-from .registration import check_pair, load_registration_data, pair_metrics
+from .registration import check_pair, data_rng, load_registration_data, pair_metrics
 from .regularizers.fields import FIELD_REGULARIZERS
 
 __all__ = ["RegistrationResult", "register", "solve_registration"]
@@ -255,7 +255,7 @@ def solve_registration(cfg, run_dir: str | Path | None = None, *,
     notes and warnings (e.g. folds), and the files written.
     """
     dtype = np.dtype(cfg.dtype)
-    rng = np.random.default_rng(np.random.SeedSequence(cfg.seed).spawn(1)[0])
+    rng = data_rng(cfg.seed)
     data = load_registration_data(DataContext(Path(cfg.base_dir), rng, dtype), **cfg.data)
     fixed, moving = data.extras["fixed"], data.extras["moving"]
     model = dict(cfg.model)

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data.base import DataContext
-from ..registration import endpoint_error, fold_fraction, load_registration_data
+from ..registration import data_rng, endpoint_error, fold_fraction, load_registration_data
 from ..registration_solve import _regularization_terms, register
 
 DEFAULT = Path(__file__).resolve().parents[2] / "configs" / "registration_phantom.yaml"
@@ -46,7 +46,7 @@ def pair(cfg, seed: int | None):
     data = dict(cfg.data)
     if seed is not None and data.get("deformation") is not None:
         data["deformation"] = dict(data["deformation"], seed=seed)
-    ctx = DataContext(Path(cfg.base_dir), np.random.default_rng(cfg.seed), np.dtype(cfg.dtype))
+    ctx = DataContext(Path(cfg.base_dir), data_rng(cfg.seed), np.dtype(cfg.dtype))
     ds = load_registration_data(ctx, **data)
     return ds.extras["fixed"], ds.extras["moving"], ds.extras["truth"]
 
