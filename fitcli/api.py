@@ -66,11 +66,11 @@ def _unique(name: str, taken: list[str]) -> str:
     return out
 
 
-def objective_formula(cfg: C.Config, model: Model, loss) -> str:
-    """E.g. ``mean logistic(f(x; θ), y) + 0.0001·½‖θ‖²   [f: mlp 64-128-10, tanh]``."""
-    parts = [loss.formula]
-    for _, reg_cls, weight, _ in cfg.regularization:
-        parts.append(f"{weight:g}·{reg_cls.formula}")
+def objective_formula(model: Model, loss, regs) -> str:
+    """E.g. ``mean logistic(f(x; θ), y) + 0.0001·½‖θ‖²   [f: mlp 64-128-10, tanh]``;
+    ``regs`` are (regularizer instance, weight) pairs (an instance may spell out its
+    options, e.g. smooth_tv's ε)."""
+    parts = [loss.formula] + [f"{weight:g}·{reg.formula}" for reg, weight in regs]
     return " + ".join(parts) + f"   [f: {model.describe()}]"
 
 
@@ -88,9 +88,10 @@ def build(cfg: C.Config) -> Problem:
 
     names = model.regularized()
     term_names = ["data"]
-    smooth, nonsmooth = [], []
+    smooth, nonsmooth, regs = [], [], []
     for name, reg_cls, weight, opts in cfg.regularization:
         reg = reg_cls(**opts)
+        regs.append((reg, weight))
         col = _unique(name, term_names)
         term_names.append(col)
         if getattr(reg, "smooth", True):
@@ -110,7 +111,7 @@ def build(cfg: C.Config) -> Problem:
     if handles and nonsmooth:
         optimizer.set_nonsmooth([t for _, t in nonsmooth])
     return Problem(cfg, data, model, params, loss, smooth, nonsmooth, optimizer,
-                   objective_formula(cfg, model, loss), term_names, handles)
+                   objective_formula(model, loss, regs), term_names, handles)
 
 
 @dataclass

@@ -377,6 +377,9 @@ def solve(
         "--input", help="A real low-resolution image (no ground truth).")] = None,
     output: Annotated[Path | None, typer.Option(
         "--output", help="Also write the recovered image here (.png, .tif, .npy).")] = None,
+    sweep: Annotated[str | None, typer.Option(
+        "--sweep", help="KEY=v1,v2,...: one solve per value, e.g. "
+        "regularization.0.weight=1e-4,1e-3,1e-2; a PSNR/SSIM table and figure.")] = None,
 ) -> None:
     """Image recovery: the recovered image and a comparison against the baseline.
 
@@ -389,6 +392,9 @@ def solve(
         kind = cfg.resolved["model"]["type"]
         solver = _find_solver(kind, cfg.model_cls.__module__)
         run_dir, note = _choose_run_dir(cfg, out_dir, resume)
+        if sweep is not None:
+            _sweep(cfg, kind, sweep, run_dir, quiet)
+            return
         wanted = {"observation": input_, "output": output, "resume": resume}
         params = inspect.signature(solver).parameters
         for key, value in wanted.items():
@@ -424,6 +430,38 @@ def solve(
     out.print(f"run folder: {run_dir}")
     if summary.get("status") == "diverged":
         raise typer.Exit(1)
+
+
+def _sweep(cfg, kind: str, spec: str, run_dir: Path, quiet: bool) -> None:
+    """``fitcli solve --sweep KEY=v1,v2,...``: a table with the best value marked."""
+    import importlib
+
+    import yaml
+
+    key, sep, values = spec.partition("=")
+    vals = [yaml.safe_load(v) for v in values.split(",") if v.strip()]
+    if not sep or not key or not vals:
+        raise FitcliError(f"--sweep: expected KEY=v1,v2,..., got {spec!r}")
+    sweeper = getattr(importlib.import_module(cfg.model_cls.__module__), f"sweep_{kind}", None)
+    if sweeper is None:
+        raise FitcliError(f"--sweep: not supported by `fitcli solve` for {kind}")
+    reporter = _Reporter(True, cfg.stop["iterations"])
+    try:
+        res = sweeper(cfg, key, vals, run_dir, callback=reporter)
+    finally:
+        reporter.close()
+    table = Table(title=f"sweep of {key}")
+    for col in ("value", "psnr", "ssim", "loss", "status", ""):
+        table.add_column(col)
+    for i, r in enumerate(res["results"]):
+        table.add_row(*(escape(_cell(r.get(c))) for c in ("value", "psnr", "ssim", "loss",
+                                                         "status")),
+                      "[green]best[/green]" if i == res["best"] else "")
+    out.print(table)
+    if res.get("bicubic"):
+        shown = "  ".join(f"{k} {v:.4f}" for k, v in res["bicubic"].items())
+        out.print(f"bicubic: {shown}", markup=False)
+    out.print(f"run folder: {run_dir} (sweep.csv, sweep.png)")
 
 
 def _find_solver(kind: str, model_module: str):

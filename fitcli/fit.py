@@ -210,8 +210,8 @@ class _Loop:
         first = evaluate(problem, self.x)
         columns = list(BASE_COLUMNS) + [k for k in first if k != "loss"]
         metric = problem.model.main_metric
-        self.main = next((k for k in (f"val_{metric}", f"train_{metric}") if k in first),
-                         "loss")
+        self.main = next((k for k in (f"val_{metric}", f"train_{metric}", metric)
+                          if k in first), "loss")
         self.writer = MetricsWriter(run_dir, columns, self.start_iter) if run_dir else None
         self.history = list(self.writer.previous) if self.writer else []
         if self.start_iter == 0:

@@ -209,3 +209,22 @@ def test_solve_and_sample_refuse_the_wrong_kind(config):
 def test_bench_is_a_command_group():
     r = invoke("bench", "complexity", "--help")
     assert r.exit_code == 0 and "finite differences" in r.stdout
+
+
+def test_solve_sweep_marks_the_best_value(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cfg = Path(__file__).resolve().parents[1] / "configs" / "superres_phantom_tv.yaml"
+    r = invoke("solve", str(cfg), "--set", "data.size=32", "--set", "optimizer.iterations=5",
+               "--sweep", "regularization.0.weight=1e-3,1e-1", "--out", "s")
+    assert r.exit_code == 0, r.output
+    assert "best" in r.stdout and Path("s/sweep.csv").exists() and Path("s/sweep.png").exists()
+    r = invoke("solve", str(cfg), "--sweep", "nonsense", "--out", "s2")
+    assert r.exit_code == 2 and "--sweep" in r.stderr
+
+
+def test_gradcheck_modes(config):
+    r = invoke("gradcheck", config, "--mode", "all")
+    assert r.exit_code == 0, r.output
+    assert "jvp" in r.stdout and "full" in r.stdout
+    r = invoke("gradcheck", config, "--mode", "sideways")
+    assert r.exit_code == 2 and "--mode" in r.stderr
