@@ -62,12 +62,17 @@ def _bspline_weights(t: np.ndarray, order: int):
     of the given order (1: quadratic, 2: linear, 3: constant pieces)."""
     s = 1 - t
     if order == 0:
-        t2, t3 = t * t, t * t * t
-        return [s * s * s / 6, (3 * t3 - 6 * t2 + 4) / 6, (-3 * t3 + 3 * t2 + 3 * t + 1) / 6,
-                t3 / 6]
+        # w3 = t³/6, w0 = s³/6, w1 = 2/3 − t² + t³/2 = 2/3 − t²(1 − t/2), w2 = 1 − w0 − w1 − w3
+        t2 = t * t
+        w3 = t2 * t * (1 / 6)
+        w0 = s * s * s * (1 / 6)
+        w1 = 2 / 3 - t2 * (1 - 0.5 * t)
+        return [w0, w1, 1 - w0 - w1 - w3, w3]
     if order == 1:
         t2 = t * t
-        return [-s * s / 2, (3 * t2 - 4 * t) / 2, (-3 * t2 + 2 * t + 1) / 2, t2 / 2]
+        w0, w3 = -0.5 * s * s, 0.5 * t2
+        w1 = t * (1.5 * t - 2)
+        return [w0, w1, -(w0 + w1 + w3), w3]       # derivatives of a partition of unity: Σ = 0
     if order == 2:
         return [s, 3 * t - 2, 1 - 3 * t, t]
     one = np.ones_like(t)
@@ -79,7 +84,11 @@ def _mirror(i: np.ndarray, n: int) -> np.ndarray:
     if n == 1:
         return np.zeros_like(i)
     period = 2 * (n - 1)
-    i = np.abs(i) % period
+    i = np.abs(i)
+    if i.size and i.max() <= period:
+        # one reflection at most (the taps of clamped coordinates): min(|i|, 2(n−1) − |i|)
+        return np.minimum(i, period - i)
+    i = i % period
     return np.where(i >= n, period - i, i)
 
 
