@@ -90,7 +90,7 @@ def loss_figure(path: Path, history: list[dict]) -> None:
     keys = list(dict.fromkeys((r["stage"], r["level"]) for r in history))
     for stage, level in keys:
         rows = [r for r in history if r["stage"] == stage and r["level"] == level]
-        it = [r["iteration"] + r["level_iteration"] - 1 for r in rows]
+        it = [r["iteration"] for r in rows]
         ax.plot(it, [r["loss"] for r in rows], label=f"{stage} level {level} ({rows[0]['shape']})")
     losses = np.array([r["loss"] for r in history], dtype=float)
     if losses.size and np.all(losses > 0):

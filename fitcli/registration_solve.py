@@ -80,7 +80,7 @@ def _make_optimizer(optimizer_cls, options: Mapping, x: np.ndarray):
 
 def _solve_level(objective: Callable, x: np.ndarray, iterations: int, optimizer_cls,
                  options: Mapping, tol: float, rtol: float, row0: dict, history: list,
-                 callback) -> np.ndarray:
+                 callback, every: int = 1) -> np.ndarray:
     """Minimise ``objective`` over θ (starting at ``x``, shape kept) with the optimizer."""
     shape = x.shape
     flat = np.ascontiguousarray(x).reshape(-1).copy()
@@ -98,15 +98,17 @@ def _solve_level(objective: Callable, x: np.ndarray, iterations: int, optimizer_
     start, prev = time.perf_counter(), np.inf
     for k in range(iterations):
         info = opt.step(closure)
-        row = dict(row0, level_iteration=k + 1, loss=info.loss, grad_norm=info.grad_norm,
-                   step=info.step, seconds=time.perf_counter() - start)
+        row = dict(row0, iteration=len(history) + 1, level_iteration=k + 1, loss=info.loss,
+                   grad_norm=info.grad_norm, step=info.step, seconds=time.perf_counter() - start)
         history.append(row)
-        if callback is not None:
-            callback(row)
         if not np.isfinite(info.loss):
             raise FitFailed(f"registration: non-finite objective at level {row0['level']} "
                             f"iteration {k + 1} (lower the optimizer step or the weights)")
-        if info.stop or info.grad_norm <= tol or abs(prev - info.loss) <= rtol * abs(prev):
+        settled = np.isfinite(prev) and abs(prev - info.loss) <= rtol * abs(prev)
+        done = bool(info.stop or info.grad_norm <= tol or settled or k + 1 == iterations)
+        if callback is not None and (done or (k + 1) % every == 0):
+            callback(row)
+        if done:
             break
         prev = info.loss
     return opt.x.reshape(shape)
@@ -122,7 +124,7 @@ def _regularizers(regularization: Sequence, level: Level, similarity) -> list:
 
 
 def _stage(name: str, levels: list[Level], iterations: list[int], similarity, regularization,
-           optimizer_cls, options, tol, rtol, history, callback, pre=None) -> tuple:
+           optimizer_cls, options, tol, rtol, history, callback, every=1, pre=None) -> tuple:
     """One transform over all levels, coarse to fine; returns (θ, transform) at the finest."""
     tr = make_transform(name)
     theta = np.zeros(tr.param_shape(levels[0].shape), dtype=levels[0].fixed.dtype)
@@ -133,10 +135,10 @@ def _stage(name: str, levels: list[Level], iterations: list[int], similarity, re
                 else [])
         u_pre = None if pre is None else pre(level)
         obj = level_objective(tr, level, similarity, regs, u_pre)
-        row0 = {"stage": name, "level": level.index, "shape": f"{level.shape[0]}x"
-                f"{level.shape[1]}", "iteration": len(history) + 1}
+        row0 = {"stage": name, "level": level.index,
+                "shape": f"{level.shape[0]}x{level.shape[1]}"}
         theta = _solve_level(obj, theta, iterations[i], optimizer_cls, options, tol, rtol,
-                             row0, history, callback)
+                             row0, history, callback, every)
     return theta, tr
 
 
@@ -152,7 +154,8 @@ def register(fixed: np.ndarray, moving: np.ndarray, *, transform: str = "displac
              loss="ssd", regularization: Sequence = (), optimizer_cls=None,
              optimizer_options: Mapping | None = None, interpolation: str = "cubic",
              boundary: str = "border", tol: float = 0.0, rtol: float = 0.0,
-             callback: Callable[[dict], None] | None = None) -> RegistrationResult:
+             callback: Callable[[dict], None] | None = None, every: int = 1
+             ) -> RegistrationResult:
     """Register ``moving`` to ``fixed`` (both (H, W)): the displacement u with
     moving(x + u(x)) ≈ fixed(x), coarse to fine over ``levels`` pyramid levels.
 
@@ -164,6 +167,11 @@ def register(fixed: np.ndarray, moving: np.ndarray, *, transform: str = "displac
     loss : ``ssd`` | ``ncc`` | {type: ncc, window: 9}
     regularization : [(name, Regularizer, weight)] on the dense field (field regularisers)
     optimizer_cls, optimizer_options : the optimizer (default: fitcli.optim's lbfgs)
+    tol, rtol : stop a level when the gradient norm <= tol or the objective's relative
+        change <= rtol
+    callback, every : ``callback(row)`` every ``every`` iterations and at the end of each
+        level; rows have stage, level, shape, iteration, level_iteration, loss, grad_norm,
+        step, seconds (all rows are in ``RegistrationResult.history``)
     """
     check_pair(fixed, moving)
     if not (isinstance(levels, int) and levels >= 1) or min(fixed.shape) >> (levels - 1) < 4:
@@ -180,7 +188,7 @@ def register(fixed: np.ndarray, moving: np.ndarray, *, transform: str = "displac
     params, pre_fn, aff = {}, None, None
     if pre == "affine" or transform == "affine":
         theta_a, tr_a = _stage("affine", pyr, its, similarity, (), optimizer_cls, opts, tol,
-                               rtol, history, callback)
+                               rtol, history, callback, every)
         params["affine"] = theta_a
         aff = _affine_info(theta_a, pyr[-1], tr_a)
         fine_a = tr_a.displacement(theta_a, pyr[-1])
@@ -193,7 +201,7 @@ def register(fixed: np.ndarray, moving: np.ndarray, *, transform: str = "displac
             pre_fn = lambda level: tr_a.displacement(thetas[level.index], level)  # noqa: E731
     if transform != "affine":
         theta, tr = _stage(transform, pyr, its, similarity, regularization, optimizer_cls,
-                           opts, tol, rtol, history, callback, pre_fn)
+                           opts, tol, rtol, history, callback, every, pre_fn)
         params[transform] = theta
         u = tr.displacement(theta, pyr[-1])
         if pre_fn is not None:
@@ -267,7 +275,8 @@ def solve_registration(cfg, run_dir: str | Path | None = None, *,
                       regularization=_regularization_terms(cfg),
                       optimizer_cls=cfg.optimizer_cls, optimizer_options=cfg.optimizer,
                       tol=float(cfg.stop.get("tol") or 0.0),
-                      rtol=float(cfg.stop.get("rtol") or 0.0), callback=callback, **model)
+                      rtol=float(cfg.stop.get("rtol") or 0.0), callback=callback,
+                      every=int(cfg.output.get("every") or 1), **model)
     truth = data.extras["truth"]
     metrics = pair_metrics(fixed, moving, result.warped, result.displacement, truth)
     metrics.update(_affine_metrics(result, data.extras["affine_truth"]))
@@ -296,8 +305,8 @@ def _write_run(run_dir: Path, cfg, fixed, moving, result: RegistrationResult,
     with open(run_dir / "metrics.csv", "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=cols, extrasaction="ignore")
         w.writeheader()
-        for k, row in enumerate(result.history):
-            w.writerow(dict(row, iteration=k + 1))
+        for row in result.history:
+            w.writerow(row)
     try:
         from . import config as C
 

@@ -282,3 +282,17 @@ def test_train_fits_the_finest_level_with_the_shared_loop(tmp_path):
     m = r.summary["metrics"]
     assert m["epe_mean"] < 0.4 and m["fold_fraction"] == 0.0
     assert {"displacement.npy", "grid.png", "jacobian.png"} <= set(r.summary["files"])
+
+
+def test_progress_rows_every_n_iterations_and_at_each_level_end():
+    fixed = _smooth_image(32)
+    u = affine_field(fixed.shape, np.eye(2), (0.7, -0.4))
+    moving = make_moving(fixed, u, (np.eye(2), np.array([0.7, -0.4])))
+    rows = []
+    res = register(fixed, moving, transform="translation", levels=2, iterations=[12, 7],
+                   callback=rows.append, every=5)
+    per_level = {lv: [r for r in res.history if r["level"] == lv] for lv in (1, 0)}
+    for r in rows:
+        last = per_level[r["level"]][-1]["level_iteration"]
+        assert r["level_iteration"] % 5 == 0 or r["level_iteration"] == last
+    assert [r["iteration"] for r in res.history] == list(range(1, len(res.history) + 1))
