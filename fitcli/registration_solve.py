@@ -281,6 +281,9 @@ def solve_registration(cfg, run_dir: str | Path | None = None, *,
     metrics = pair_metrics(fixed, moving, result.warped, result.displacement, truth)
     metrics.update(_affine_metrics(result, data.extras["affine_truth"]))
     warnings = list(data.extras["notes"])
+    if cfg.regularization and model.get("transform", "displacement") != "displacement":
+        warnings.append(f"regularization applies to a displacement field only; ignored for "
+                        f"transform {model['transform']}")
     if metrics["fold_fraction"] > 0:
         warnings.append(f"the displacement folds on {100 * metrics['fold_fraction']:.2f}% of "
                         "the pixels (Jacobian determinant <= 0): raise the regulariser weight")
