@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -182,3 +183,16 @@ def test_closure_applies_the_models_gradient_hook():
     x = problem.params.flat.copy()
     _, g = make_closure(problem)(x)
     assert np.linalg.norm(g) == pytest.approx(0.01, rel=1e-9)
+
+
+def test_resume_is_bitwise_with_a_warm_started_tv_prox(tmp_path):
+    # fista + tv: the prox's dual variable is state, saved with the optimizer's
+    phantom = C.read_config(Path(__file__).resolve().parents[1]
+                            / "configs" / "superres_phantom_tv.yaml")
+    base = C.apply_overrides(phantom, {"data.size": 32, "output.checkpoint_every": 5,
+                                       "output.every": 5})
+    full = fitcli.fit(C.apply_overrides(base, {"optimizer.iterations": 20}), out=tmp_path / "a")
+    fitcli.fit(C.apply_overrides(base, {"optimizer.iterations": 12}), out=tmp_path / "b")
+    resumed = fitcli.fit(C.apply_overrides(base, {"optimizer.iterations": 20}),
+                         out=tmp_path / "b", resume=tmp_path / "b")
+    np.testing.assert_array_equal(full.params["image"], resumed.params["image"])

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ConfigError
+from ..operators.differences import gradient_adjoint, gradient_array
 
 
 def soft_threshold(v: np.ndarray, thresh: float) -> np.ndarray:
@@ -29,88 +30,66 @@ def project_box(v: np.ndarray, lo: float = 0.0, hi: float = np.inf) -> np.ndarra
     return np.clip(v, lo, hi)
 
 
-def image_grad(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Forward differences along the last two axes, zero in the last row / column.
-
-    u : (..., H, W) → (∂ᵣu, ∂꜀u), each (..., H, W).
-    """
-    gr = np.zeros_like(u)
-    gc = np.zeros_like(u)
-    np.subtract(u[..., 1:, :], u[..., :-1, :], out=gr[..., :-1, :])
-    np.subtract(u[..., :, 1:], u[..., :, :-1], out=gc[..., :, :-1])
-    return gr, gc
-
-
-def image_div(pr: np.ndarray, pc: np.ndarray) -> np.ndarray:
-    """Discrete divergence, the negative adjoint of :func:`image_grad`: ⟨∇u, p⟩ = −⟨u, div p⟩."""
-    d = np.zeros_like(pr)
-    d[..., :-1, :] += pr[..., :-1, :]
-    d[..., 1:, :] -= pr[..., :-1, :]
-    d[..., :, :-1] += pc[..., :, :-1]
-    d[..., :, 1:] -= pc[..., :, :-1]
-    return d
-
-
 def tv_value(u: np.ndarray) -> float:
-    """Isotropic total variation Σ √((∂ᵣu)² + (∂꜀u)²) of u (..., H, W)."""
-    gr, gc = image_grad(u)
-    return float(np.sum(np.sqrt(gr * gr + gc * gc)))
+    """Isotropic total variation Σ √((∂ᵣu)² + (∂꜀u)²) of an image u (H, W) or (H, W, C)."""
+    d = gradient_array(u)
+    return float(np.sum(np.sqrt(d[0] * d[0] + d[1] * d[1])))
+
+
+def _project_unit(p: np.ndarray) -> np.ndarray:
+    """Per pixel (and channel), the dual pair p[:, i, j] projected onto the unit disc."""
+    n = np.sqrt(p[0] * p[0] + p[1] * p[1])
+    np.maximum(n, 1.0, out=n)
+    p /= n
+    return p
 
 
 def tv_prox(v: np.ndarray, step: float, *, shape: tuple[int, ...], weight: float = 1.0,
-            iterations: int = 100, tol: float = 1e-6, dual: tuple | None = None,
+            iterations: int = 100, tol: float = 1e-6, dual: np.ndarray | None = None,
             return_dual: bool = False):
-    """prox of θ·TV with θ = step·weight, for v holding images of ``shape`` (..., H, W).
+    """prox of θ·TV with θ = step·weight, for v holding an image of ``shape``.
 
-    The dual problem min_{|pᵢⱼ| ≤ 1} ½‖v + θ div p‖² (so u = v + θ div p) is solved by
-    FISTA with step 1/(8θ²) (‖div‖² ≤ 8) and projection pᵢⱼ ← pᵢⱼ / max(1, |pᵢⱼ|); it stops
-    after ``iterations`` or when u changes by less than ``tol``·max(1, ‖u‖_∞).
+    The dual problem min_{|pᵢⱼ| ≤ 1} ½‖v − θ ∇ᵀp‖² (then u = v − θ ∇ᵀp) is solved by
+    FISTA with step 1/(8θ) on p (‖∇‖² ≤ 8) and the projection pᵢⱼ ← pᵢⱼ / max(1, |pᵢⱼ|);
+    it stops after ``iterations`` or when u changes by less than ``tol``·max(1, ‖u‖_∞).
+    The differences are the imaging operators' (``fitcli.operators.differences``).
 
     Parameters
     ----------
-    v : ndarray, any shape with ``prod(shape)`` elements (e.g. the flat parameter vector)
-    shape : the image shape (H, W) or (C, H, W) (channels are independent images)
-    dual : an optional warm start (pr, pc) of the dual variable
+    v : ndarray with ``prod(shape)`` elements (e.g. a block of the flat parameter vector)
+    shape : the image shape (H, W) or (H, W, C) (channels last, each channel its own TV)
+    dual : an optional warm start, shape (2,) + shape
     return_dual : also return the dual variable (to warm-start the next call)
 
     Returns
     -------
-    u : ndarray, the shape of ``v``; with ``return_dual``: (u, (pr, pc)).
+    u : ndarray, the shape of ``v``; with ``return_dual``: (u, p).
     """
     shape = tuple(int(s) for s in shape)
-    if len(shape) < 2 or int(np.prod(shape)) != v.size:
+    if len(shape) not in (2, 3) or int(np.prod(shape)) != v.size:
         raise ConfigError("regularization.tv", f"an image shape matching {v.size} parameters",
                           shape)
     theta = float(step) * float(weight)
     b = v.reshape(shape)
     if theta <= 0:
         return (v.copy(), dual) if return_dual else v.copy()
-    if dual is None:
-        pr, pc = np.zeros_like(b), np.zeros_like(b)
-    else:
-        pr, pc = (np.array(a, dtype=b.dtype).reshape(shape) for a in dual)
-    qr, qc = pr.copy(), pc.copy()
-    t = 1.0
-    u_old = b + theta * image_div(pr, pc)
+    p = np.zeros((2,) + shape, b.dtype) if dual is None else np.array(dual, dtype=b.dtype)
+    q, t = p.copy(), 1.0
+    u_old = b - theta * gradient_adjoint(p)
     scale = 1.0 / (8.0 * theta)
     for _ in range(iterations):
-        u = b + theta * image_div(qr, qc)
-        gr, gc = image_grad(u)
-        nr, nc = qr + scale * gr, qc + scale * gc       # ascent on the dual
-        norm = np.maximum(1.0, np.sqrt(nr * nr + nc * nc))
-        nr /= norm
-        nc /= norm
+        u = b - theta * gradient_adjoint(q)
+        p_new = _project_unit(q + scale * gradient_array(u))       # ascent on the dual
         t_new = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t * t))
-        w = (t - 1.0) / t_new
-        qr, qc = nr + w * (nr - pr), nc + w * (nc - pc)
-        pr, pc, t = nr, nc, t_new
-        u = b + theta * image_div(pr, pc)
+        q = p_new + ((t - 1.0) / t_new) * (p_new - p)
+        p, t = p_new, t_new
+        u = b - theta * gradient_adjoint(p)
         change = float(np.max(np.abs(u - u_old)))
         u_old = u
         if change <= tol * max(1.0, float(np.max(np.abs(u)))):
             break
     out = u_old.reshape(v.shape)
-    return (out, (pr, pc)) if return_dual else out
+    return (out, p) if return_dual else out
 
 
 class L1:
@@ -141,7 +120,7 @@ class Box:
 
 
 class TV:
-    """weight · TV(x as images of ``shape``) as a Prox term.
+    """weight · TV(x as an image of ``shape``, (H, W) or (H, W, C)) as a Prox term.
 
     ``warm_start`` reuses the last dual solution (faster inside ista/fista, but the
     prox then depends on the call history, so a resumed run is no longer bitwise equal).

@@ -131,6 +131,10 @@ class ProximalGradient(Optimizer):
         if self.f is not None:
             state["f"] = self.f
         put_array(state, "g", self.g)
+        # terms with state of their own (a warm-started TV prox keeps its dual variable)
+        for i, term in enumerate(self.terms):
+            for k, v in getattr(term, "state_dict", dict)().items():
+                state[f"term{i}.{k}"] = v
         return state
 
     def load_state_dict(self, state: dict) -> None:
@@ -139,6 +143,11 @@ class ProximalGradient(Optimizer):
         self.x_prev = get_array(state, "x_prev", self.x)
         self.f = float(state["f"]) if "f" in state else None
         self.g = get_array(state, "g", self.x)
+        for i, term in enumerate(self.terms):
+            prefix = f"term{i}."
+            if hasattr(term, "load_state_dict"):
+                term.load_state_dict({k[len(prefix):]: v for k, v in state.items()
+                                      if k.startswith(prefix)})
 
 
 class ISTA(ProximalGradient):

@@ -87,6 +87,14 @@ class NonSmoothTerm:
             out[sl] = self.reg.prox(x[sl].reshape(sh), step * self.weight).reshape(-1)
         return out
 
+    def state_dict(self) -> dict:
+        """The regularizer's own state (e.g. a warm-started prox), for checkpoints."""
+        return self.reg.state_dict() if hasattr(self.reg, "state_dict") else {}
+
+    def load_state_dict(self, state: dict) -> None:
+        if hasattr(self.reg, "load_state_dict"):
+            self.reg.load_state_dict(state)
+
 
 def _import_optional(name: str) -> None:
     """Import a regularizer module when it is present (its classes register themselves)."""

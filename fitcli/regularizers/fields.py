@@ -29,6 +29,7 @@ from .. import engine as fe
 from ..engine import Op, Tensor, apply
 from ..engine.cases import Case
 from ..errors import ConfigError
+from ..optim.prox import tv_prox
 from . import Regularizer, register
 
 __all__ = ["Bending", "Diffusion", "FIELD_REGULARIZERS", "FieldSmoothTV", "FieldTV", "bending",
@@ -180,10 +181,8 @@ class FieldTV(_FieldRegularizer):
     energy = staticmethod(tv)
 
     def prox(self, u: np.ndarray, step: float) -> np.ndarray:
-        from .image import tv_prox
-
         flat = u.reshape((-1,) + u.shape[-2:])
-        return np.stack([tv_prox(c, step)[0] for c in flat]).reshape(u.shape)
+        return np.stack([tv_prox(c, step, shape=c.shape) for c in flat]).reshape(u.shape)
 
 
 class FieldSmoothTV(_FieldRegularizer):

@@ -38,7 +38,7 @@ def test_tv_prox_is_the_minimiser():
     rng = np.random.default_rng(1)
     x = rng.random((24, 24))
     t = 0.1
-    z, _ = tv_prox(x, t, iterations=500, tol=0)
+    z = tv_prox(x, t, shape=x.shape, iterations=500, tol=0)
     obj = lambda v: 0.5 * np.sum((v - x) ** 2) + t * tv_value(v)
     assert obj(z) < obj(x)
     for _ in range(10):  # no random nearby point does better
@@ -46,10 +46,15 @@ def test_tv_prox_is_the_minimiser():
     zc = TV(iterations=500, tol=0).prox(np.stack([x, x], axis=-1), t)
     np.testing.assert_allclose(zc[..., 0], z, atol=1e-4)
     # warm start: the second call continues from the first one's dual variable
-    reg = TV(iterations=20, tol=0)
+    reg = TV(iterations=20, tol=0, warm_start=True)
     e1 = np.abs(reg.prox(x, t) - z).max()
     e2 = np.abs(reg.prox(x, t) - z).max()
     assert e2 < e1
+    cold = TV(iterations=20, tol=0, warm_start=False)   # every call alike
+    assert np.array_equal(cold.prox(x, t), cold.prox(x, t))
+    restored = TV(iterations=20, tol=0)                  # the dual survives a checkpoint
+    restored.load_state_dict(reg.state_dict())
+    assert np.array_equal(restored.prox(x, t), reg.prox(x, t))
 
 
 def test_bad_options():
