@@ -1,5 +1,6 @@
 """The gradient-check battery of every registered primitive: the engine's own ops, the
-imaging operators, the warps and the fused recurrent cells.
+imaging operators, the warps, the displacement-field regularizers and the fused
+recurrent cells.
 
 ``fitcli gradcheck --ops`` and the engine tests run :func:`all_cases`; importing
 this module imports every module that registers primitives, so that
@@ -16,13 +17,14 @@ from .engine.cases import make_cases as engine_cases
 from .models import rnn_ops
 from .operators import cases as imaging_cases
 from .operators import warp
+from .regularizers import fields
 
 
 def all_cases(seed: int = 0) -> list[Case]:
     """Every case, points drawn from ``seed``."""
     rng = np.random.default_rng(seed + 1)
     return (engine_cases(seed) + imaging_cases.make_cases(seed) + list(rnn_ops.CASES)
-            + warp.gradcheck_cases(rng))
+            + warp.gradcheck_cases(rng) + fields.gradcheck_cases(rng))
 
 
 def missing_cases(cases: list[Case]) -> list[str]:

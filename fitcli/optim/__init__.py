@@ -9,13 +9,15 @@ from .base import Optimizer, Prox, StepInfo, option_defaults
 from .gd import GD
 from .momentum import HeavyBall, Nesterov
 from .newton import NewtonCG
+from .primal_dual import PDHG
 from .proximal import FISTA, ISTA
 from .quasi_newton import BFGS, LBFGS
 from .sgd import SGD, SVRG, Adam
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {
     cls.name: cls
-    for cls in (GD, HeavyBall, Nesterov, LBFGS, BFGS, NewtonCG, SGD, Adam, SVRG, ISTA, FISTA)
+    for cls in (GD, HeavyBall, Nesterov, LBFGS, BFGS, NewtonCG, SGD, Adam, SVRG, ISTA, FISTA,
+                PDHG)
 }
 
 __all__ = ["OPTIMIZERS", "Optimizer", "Prox", "StepInfo", "option_defaults"]
