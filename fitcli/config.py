@@ -319,7 +319,9 @@ def resolve(raw: dict, base_dir: str | Path = ".", default_name: str = "run") ->
                                                default=model_cls.default_loss)
     loss = resolve_options(loss_raw, loss_cls, "loss")
 
-    regs = _regularization(raw.get("regularization"), reg["regularizers"])
+    # a model kind may give a name its own meaning (registration: tv of a displacement field)
+    regs = _regularization(raw.get("regularization"),
+                           {**reg["regularizers"], **getattr(model_cls, "regularizers", {})})
 
     opt_raw = _section(raw, "optimizer")
     opt_name, opt_cls, opt_rest = _component(opt_raw or None, reg["optimizers"], "optimizer")

@@ -296,3 +296,15 @@ def test_progress_rows_every_n_iterations_and_at_each_level_end():
         last = per_level[r["level"]][-1]["level_iteration"]
         assert r["level_iteration"] % 5 == 0 or r["level_iteration"] == last
     assert [r["iteration"] for r in res.history] == list(range(1, len(res.history) + 1))
+
+
+def test_regularizer_names_mean_the_field_versions_for_registration():
+    from pathlib import Path
+
+    from fitcli import config as C
+    from fitcli.regularizers.fields import FIELD_REGULARIZERS
+
+    path = Path(__file__).resolve().parents[1] / "configs" / "registration_phantom.yaml"
+    for name in ("tv", "smooth_tv", "diffusion"):
+        cfg = C.load(path, [f"regularization.0.type={name}"], None)
+        assert cfg.regularization[0][1] is FIELD_REGULARIZERS[name]

@@ -32,6 +32,7 @@ from ..losses import register as register_loss
 from ..operators.pyramid import pyramid, upsample_field
 from ..operators.warp import identity_grid, spline_coefficients, warp_cubic, warp_linear
 from ..registration import load_registration_data
+from ..regularizers.fields import FIELD_REGULARIZERS
 from .base import Model, check_choice
 
 __all__ = ["NCC", "SSD", "TRANSFORMS", "Level", "RegistrationModel", "Similarity", "Transform",
@@ -296,6 +297,9 @@ class RegistrationModel(Model):
 
     def init_params(self, params, rng) -> None:
         params["theta"][...] = 0.0
+
+    # regularizer names mean the displacement-field versions (per component, (2, H, W))
+    regularizers = FIELD_REGULARIZERS
 
     def regularized(self) -> list[str]:
         return ["theta"] if self.transform.name == "displacement" else []
