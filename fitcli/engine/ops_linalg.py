@@ -24,7 +24,7 @@ def _matmul(a, b):
 
 
 def _swap(x):
-    return np.swapaxes(x, -1, -2)
+    return x.T if x.ndim == 2 else np.swapaxes(x, -1, -2)
 
 
 def _matmul_vjp_a(g, out, a, b):

@@ -99,7 +99,8 @@ def _logsumexp_jvp(t, out, a, axis=None, keepdims=False):
     return F.sum(t[0] * soft, axis=axis, keepdims=keepdims)
 
 
-sum_ = Op("sum", lambda a, axis=None, keepdims=False: np.sum(a, axis=axis, keepdims=keepdims), (
+sum_ = Op("sum", lambda a, axis=None, keepdims=False: np.add.reduce(np.asarray(a), axis=axis,
+                                                                     keepdims=keepdims), (
     # d Σa/da = 1, spread over the reduced axes
     lambda g, out, a, axis=None, keepdims=False: _expand(g, a, axis, keepdims),
 ), linear=True, jvp=_sum_jvp)

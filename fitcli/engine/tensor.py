@@ -78,7 +78,7 @@ class Op:
 
 
 def _is_float(dtype: np.dtype) -> bool:
-    return np.issubdtype(dtype, np.floating) or np.issubdtype(dtype, np.complexfloating)
+    return dtype.kind in "fc"
 
 
 def as_array(x, dtype=None) -> np.ndarray:
@@ -318,11 +318,14 @@ def apply(op: Op, *inputs, **params) -> Tensor:
     result._params = _NO_PARAMS
     result.requires_grad = False
     result._seq = next(_SEQ)
-    if _GRAD_ENABLED.get() and any(isinstance(x, Tensor) and x.requires_grad for x in inputs):
-        result.requires_grad = True
-        result._op = op
-        result._parents = inputs
-        result._params = params
+    if _GRAD_ENABLED.get():
+        for x in inputs:
+            if isinstance(x, Tensor) and x.requires_grad:
+                result.requires_grad = True
+                result._op = op
+                result._parents = inputs
+                result._params = params
+                break
     result.tangent = None
     if _FORWARD.get():
         _push_tangent(op, result, inputs, params)
@@ -390,7 +393,7 @@ def backward(root: Tensor, seed=None, retain_graph: bool = False) -> None:
                 f"backward: output of shape {root.shape} is not a scalar; "
                 f"pass a seed gradient of shape {root.shape}"
             )
-        seed = np.ones_like(root.data)
+        seed = np.ones(root.data.shape, root.data.dtype)
     else:
         seed = np.asarray(seed, dtype=root.dtype)
         if seed.shape != root.shape:
@@ -410,10 +413,12 @@ def backward(root: Tensor, seed=None, retain_graph: bool = False) -> None:
             continue
         parents, params = node._parents, node._params
         arrays = [p.data if isinstance(p, Tensor) else p for p in parents]
+        vjps = op.vjps if op.vjp_var is None else None
         for i, p in enumerate(parents):
             if not (isinstance(p, Tensor) and p.requires_grad):
                 continue
-            gi = op.vjp(i)(g, node.data, *arrays, **params)
+            vjp = vjps[i] if vjps is not None else op.vjp(i)
+            gi = vjp(g, node.data, *arrays, **params)
             if not isinstance(gi, np.ndarray):
                 gi = np.asarray(gi)
             pdata = p.data
