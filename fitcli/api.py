@@ -70,7 +70,8 @@ def objective_formula(model: Model, loss, regs) -> str:
     """E.g. ``mean logistic(f(x; θ), y) + 0.0001·½‖θ‖²   [f: mlp 64-128-10, tanh]``;
     ``regs`` are (regularizer instance, weight) pairs (an instance may spell out its
     options, e.g. smooth_tv's ε)."""
-    parts = [loss.formula] + [f"{weight:g}·{reg.formula}" for reg, weight in regs]
+    data = getattr(model, "data_formulas", {}).get(loss.name, loss.formula)
+    parts = [data] + [f"{weight:g}·{reg.formula}" for reg, weight in regs]
     return " + ".join(parts) + f"   [f: {model.describe()}]"
 
 

@@ -118,3 +118,20 @@ class Huber(Loss):
         a = fe.abs(_residual(pred, target))
         q = fe.minimum(a, self.delta)
         return fe.mean(0.5 * q * q + self.delta * (a - q))
+
+
+@register
+class SSD(Loss):
+    """½ Σ r² summed over pixels, r = f(θ) − y: the data term of imaging problems.
+
+    A model may print it in its own terms (``Model.data_formulas``), e.g.
+    super-resolution's ½‖S(h⋆x) − y‖².
+    """
+
+    name = "ssd"
+    tasks = ("image",)
+    formula = "½‖f(θ) − y‖²"
+
+    def __call__(self, pred: Tensor, target: np.ndarray) -> Tensor:
+        r = _residual(pred, target)
+        return 0.5 * fe.sum(r * r)

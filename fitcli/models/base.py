@@ -163,6 +163,8 @@ class Model:
     default_loss: ClassVar[str] = "mse"      # used when the config has no ``loss:``
     main_metric: ClassVar[str] = "loss"      # shown in progress: val_<main_metric>
     batchable: ClassVar[bool] = True         # data term is a mean over samples
+    # how the data term reads for this model, by loss name (default: the loss's formula)
+    data_formulas: ClassVar[dict[str, str]] = {}
     tiny: ClassVar[dict] = {}                # --set overrides for a tiny run (tests, gradcheck)
 
     def __init__(self, data, **options):

@@ -27,7 +27,7 @@ import numpy as np
 from .. import engine as fe
 from ..engine import Tensor
 from ..errors import ConfigError
-from ..losses import LOSSES, Loss
+from ..losses import Loss
 from ..losses import register as register_loss
 from ..operators.pyramid import pyramid, upsample_field
 from ..operators.warp import identity_grid, spline_coefficients, warp_cubic, warp_linear
@@ -35,7 +35,7 @@ from ..registration import load_registration_data
 from ..regularizers.fields import FIELD_REGULARIZERS
 from .base import Model, check_choice
 
-__all__ = ["NCC", "SSD", "TRANSFORMS", "Level", "RegistrationModel", "Similarity", "Transform",
+__all__ = ["NCC", "TRANSFORMS", "Level", "RegistrationModel", "Similarity", "Transform",
            "level_objective", "make_similarity", "make_transform"]
 
 
@@ -298,6 +298,7 @@ class RegistrationModel(Model):
     def init_params(self, params, rng) -> None:
         params["theta"][...] = 0.0
 
+    data_formulas = {"ssd": "½Σ(moving ∘ φ − fixed)²"}
     # regularizer names mean the displacement-field versions (per component, (2, H, W))
     regularizers = FIELD_REGULARIZERS
 
@@ -340,6 +341,7 @@ class RegistrationModel(Model):
                 f"{self.level.shape[1]}")
 
 
+@register_loss
 class NCC(Loss):
     """1 − normalised cross-correlation of the warped and fixed images; with ``window``
     (odd, pixels) 1 − the mean local NCC over window × window boxes."""
@@ -355,18 +357,3 @@ class NCC(Loss):
         return self.similarity(pred, np.asarray(target, dtype=pred.dtype).reshape(pred.shape))
 
 
-class SSD(Loss):
-    """½ Σ (warped − fixed)² over pixels."""
-
-    name = "ssd"
-    tasks = ("image",)
-    formula = "½Σ(moving ∘ φ − fixed)²"
-
-    def __call__(self, pred: Tensor, target: np.ndarray) -> Tensor:
-        r = pred - np.asarray(target, dtype=pred.dtype).reshape(pred.shape)
-        return 0.5 * fe.sum(r * r)
-
-
-for _loss in (SSD, NCC):   # one ssd for every imaging model (superres may register it first)
-    if _loss.name not in LOSSES:
-        register_loss(_loss)

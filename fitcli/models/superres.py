@@ -27,8 +27,6 @@ from .. import imaging
 from ..data.base import DataContext, Dataset
 from ..engine import Tensor
 from ..errors import ConfigError
-from ..losses import LOSSES, Loss
-from ..losses import register as register_loss
 from ..operators import Blur, kernel_from_spec, subsample
 from ..operators import blur as apply_blur
 from ..operators.decimate import BlurSubsample
@@ -92,6 +90,7 @@ class SuperRes(Model):
     default_loss = "ssd"
     main_metric = "psnr"
     batchable = False
+    data_formulas = {"ssd": "½‖S(h⋆x) − y‖²"}
     tiny = {"data.size": 32}   # holds the 17 × 17 kernel of sigma 2
 
     def __init__(self, data: Dataset, *, factor: int = 4,
@@ -225,23 +224,6 @@ class SuperRes(Model):
         s = "S" if self.sampling == "sample" else "S_area"
         return (f"A x = {s}_{self.factor}(h ⋆ x), h = {self.blur.kernel.name}, "
                 f"{self.blur.boundary} boundary; x in [0, 1], shape {self.shape}")
-
-
-
-class SSD(Loss):
-    """½ Σ r² over pixels, r = A x − y: the data term of imaging problems."""
-
-    name = "ssd"
-    tasks = ("image",)
-    formula = "½‖A x − y‖²"
-
-    def __call__(self, pred: Tensor, target: np.ndarray) -> Tensor:
-        r = pred - np.asarray(target, dtype=pred.dtype).reshape(pred.shape)
-        return 0.5 * fe.sum(r * r)
-
-
-if "ssd" not in LOSSES:  # one ssd for every imaging model (registration may define it too)
-    register_loss(SSD)
 
 
 # -- `fitcli solve`: library entry points (the CLI renders what they return) ----------------
