@@ -176,8 +176,9 @@ def aligned_cubic(y: np.ndarray, factor: int, shape: Sequence[int]) -> np.ndarra
     H, W = (int(s) for s in shape[:2])
     Mr = _bicubic_matrix(y.shape[0], H, factor)
     Mc = _bicubic_matrix(y.shape[1], W, factor)
-    up = np.einsum("ih,hw...,jw->ij...", Mr, np.asarray(y, dtype=np.float64), Mc)
-    return up.astype(y.dtype, copy=False)
+    rows = np.tensordot(Mr, np.asarray(y, dtype=np.float64), axes=(1, 0))   # (H, w, ...)
+    up = np.moveaxis(np.tensordot(rows, Mc, axes=(1, 1)), -1, 1)            # (H, W, ...)
+    return np.ascontiguousarray(up, dtype=y.dtype)
 
 
 def centred_cubic(y: np.ndarray, shape: Sequence[int]) -> np.ndarray:
