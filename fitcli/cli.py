@@ -291,7 +291,7 @@ def _report_end(summary: dict, run_dir: Path) -> None:
     metrics = "  ".join(f"{k} {v:.4f}" for k, v in summary["metrics"].items()
                         if isinstance(v, float))
     line = (f"{summary['status']}: {summary['stop_reason']}; {summary['iterations']} iterations"
-            f", {summary['seconds']:.1f} s; loss {summary['loss']:.6g}  {metrics}")
+            f", {summary['seconds']:.3g} s; loss {summary['loss']:.6g}  {metrics}")
     if summary["status"] == "diverged":
         k = summary.get("checkpoint_iteration")
         kept = (f"the checkpoint of iteration {k} is kept in {run_dir}" if k is not None
