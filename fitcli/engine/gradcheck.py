@@ -123,16 +123,25 @@ def check_grad(
             vs = rng.standard_normal((projections,) + x.shape)
             num = np.array([(phi_at(x + eps * v) - phi_at(x - eps * v)) / (2 * eps) for v in vs])
             ana = np.array([np.sum(ana_full * v) for v in vs])
-        err, rel, k, ok = _compare(num, ana, atol, rtol)
-        worst = (np.unravel_index(k, x.shape) if x.shape else ()) if method == "full" else k
-        worst = tuple(int(w) for w in worst) if isinstance(worst, tuple) else worst
-        results.append(CheckResult(
-            name=name, input=names[i], shape=x.shape, method=method,
-            max_abs_err=float(err.max(initial=0.0)), max_rel_err=float(rel.max(initial=0.0)),
-            worst=worst, numerical=float(num[k]) if num.size else 0.0,
-            analytical=float(ana[k]) if ana.size else 0.0, passed=ok, label=label,
-        ))
+        results.append(_result(num, ana, atol, rtol, method, x.shape if method == "full"
+                               else None, name=name, input=names[i], shape=x.shape,
+                               label=label))
     return results
+
+
+def _result(num, ana, atol, rtol, method, index_shape, **fields) -> CheckResult:
+    """Compare and report the worst element (its index in ``index_shape``, or its
+    position in the list when ``index_shape`` is None)."""
+    err, rel, k, ok = _compare(num, ana, atol, rtol)
+    if index_shape is None:
+        worst = k
+    else:
+        worst = tuple(int(w) for w in np.unravel_index(k, index_shape)) if index_shape else ()
+    return CheckResult(
+        method=method, max_abs_err=float(err.max(initial=0.0)),
+        max_rel_err=float(rel.max(initial=0.0)), worst=worst,
+        numerical=float(num[k]) if num.size else 0.0,
+        analytical=float(ana[k]) if ana.size else 0.0, passed=ok, **fields)
 
 
 def check_jvp(
@@ -173,13 +182,6 @@ def check_jvp(
         plus = arrays[:i] + [np.asarray(arrays[i] + eps * v)] + arrays[i + 1:]
         minus = arrays[:i] + [np.asarray(arrays[i] - eps * v)] + arrays[i + 1:]
         num = ((value(plus) - value(minus)) / (2 * eps)).ravel()
-        err, rel, k, ok = _compare(num, ana, atol, rtol)
-        out_shape = value(arrays).shape
-        worst = tuple(int(w) for w in np.unravel_index(k, out_shape)) if out_shape else ()
-        results.append(CheckResult(
-            name=name, input=names[i], shape=arrays[i].shape, method="jvp",
-            max_abs_err=float(err.max(initial=0.0)), max_rel_err=float(rel.max(initial=0.0)),
-            worst=worst, numerical=float(num[k]) if num.size else 0.0,
-            analytical=float(ana[k]) if ana.size else 0.0, passed=ok, label=label,
-        ))
+        results.append(_result(num, ana, atol, rtol, "jvp", value(arrays).shape, name=name,
+                               input=names[i], shape=arrays[i].shape, label=label))
     return results
