@@ -143,6 +143,9 @@ def _signals(enabled: bool):
             signal.signal(s, h)
 
 
+BLOWUP = 1e10   # loss / max(1, |initial loss|) beyond which a fit has diverged
+
+
 def _nonfinite(problem: Problem, closure, x: np.ndarray, info, k: int) -> str:
     """Name what went non-finite at iteration k: the loss, or which parameters' gradient."""
     why = f" ({info.stop})" if info.stop else ""
@@ -208,6 +211,9 @@ class _Loop:
             (run_dir / "config.yaml").write_text(C.dump(problem.cfg), encoding="utf-8")
         self.closure = make_closure(problem)
         first = evaluate(problem, self.x)
+        # a loss this many times above where the run started is a divergence, finite or not
+        self.blowup = BLOWUP * max(1.0, abs(first["loss"])) if np.isfinite(first["loss"]) \
+            else np.inf
         columns = list(BASE_COLUMNS) + [k for k in first if k != "loss"]
         metric = problem.model.main_metric
         self.main = next((k for k in (f"val_{metric}", f"train_{metric}", metric)
@@ -255,6 +261,11 @@ class _Loop:
                     reason = _nonfinite(problem, self.closure, x, info, st.iteration)
                     np.copyto(x, x_good)   # keep the last good iterate
                     return "diverged", reason, info
+                if info.loss > self.blowup:
+                    np.copyto(x, x_good)
+                    return "diverged", (f"the loss grew to {info.loss:.3g} at iteration "
+                                        f"{st.iteration}, over {BLOWUP:.0e} times where it "
+                                        "started (step too large?)"), info
                 reason = _stop_reason(stop, info, st, st.seconds)
                 st.prev_loss = float(info.loss)
                 if st.iteration % every == 0 or reason is not None:

@@ -114,7 +114,7 @@ def test_stop_reasons(over, reason):
 
 
 def test_divergence_keeps_the_last_good_iterate(tmp_path):
-    r = fitcli.fit(cfg(**{"optimizer.step": 1e30}), out=tmp_path / "d")
+    r = fitcli.fit(cfg(**{"optimizer.step": 1e300}), out=tmp_path / "d")
     s = r.summary
     assert s["status"] == "diverged" and "non-finite" in s["stop_reason"]
     assert "iteration" in s["stop_reason"]
@@ -196,3 +196,10 @@ def test_resume_is_bitwise_with_a_warm_started_tv_prox(tmp_path):
     resumed = fitcli.fit(C.apply_overrides(base, {"optimizer.iterations": 20}),
                          out=tmp_path / "b", resume=tmp_path / "b")
     np.testing.assert_array_equal(full.params["image"], resumed.params["image"])
+
+
+def test_a_finite_but_exploding_loss_is_a_divergence():
+    r = fitcli.fit(cfg(**{"optimizer.step": 1e6, "optimizer.iterations": 50}))
+    assert r.summary["status"] == "diverged"
+    assert "the loss grew to" in r.summary["stop_reason"]
+    assert np.all(np.isfinite(r.params["W1"]))
