@@ -22,7 +22,6 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
-import ctypes  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -30,27 +29,13 @@ import numpy as np  # noqa: E402
 
 from .. import engine as fe  # noqa: E402
 from .. import imaging  # noqa: E402
+from ..allocator import tune as tune_allocator  # noqa: E402
 from ..data.base import DataContext  # noqa: E402
 from ..models.superres import SuperRes, load_superres  # noqa: E402
 from ..operators.differences import gradient_adjoint, gradient_array  # noqa: E402
 from ..operators.sampling import subsample_array, upsample_zero  # noqa: E402
 from ..regularizers.image import SmoothTV  # noqa: E402
 from ._timing import interleaved  # noqa: E402
-
-
-def tune_allocator() -> bool:
-    """glibc: keep freed large blocks (no fresh page faults per 2 MB temporary).
-
-    The same as MALLOC_MMAP_THRESHOLD_=32 MiB, MALLOC_TRIM_THRESHOLD_=1 GiB; applies to
-    every contender alike. Returns False where glibc's mallopt is not available.
-    """
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return False
-    m_trim_threshold, m_mmap_threshold = -1, -3
-    return bool(libc.mallopt(m_mmap_threshold, 32 << 20)) and bool(
-        libc.mallopt(m_trim_threshold, 1 << 30))
 
 
 def make_problem(size: int = 512, factor: int = 4, sigma: float = 2.0, noise: float = 0.01,
