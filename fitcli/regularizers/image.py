@@ -17,6 +17,7 @@ from ..errors import ConfigError
 from ..operators.differences import gradient, magnitude
 from ..optim.prox import tv_prox, tv_value
 from . import Regularizer, register
+from .basic import L2
 
 
 def _image_block(theta, name: str) -> None:
@@ -26,20 +27,11 @@ def _image_block(theta, name: str) -> None:
 
 
 @register
-class Tikhonov(Regularizer):
-    """½‖θ‖² on an image (the same penalty as l2, named as imaging calls it)."""
+class Tikhonov(L2):
+    """½‖θ‖² on an image: the l2 penalty under the name imaging gives it."""
 
     name = "tikhonov"
     formula = "½‖x‖²"
-
-    def __call__(self, theta: Tensor) -> Tensor:
-        return 0.5 * fe.sum(theta * theta)
-
-    def value(self, theta: np.ndarray) -> float:
-        return 0.5 * float(np.vdot(theta, theta))
-
-    def prox(self, theta: np.ndarray, step: float) -> np.ndarray:
-        return theta / (1.0 + step)               # argmin ½‖z − θ‖² + (t/2)‖z‖²
 
 
 @register
