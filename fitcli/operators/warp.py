@@ -127,15 +127,6 @@ def _axis(kind: str, x: np.ndarray, n: int, boundary: str, orders):
     return [np.clip(i, 0, n - 1) for i in taps], weights, valid
 
 
-def _check(image: np.ndarray, coords: np.ndarray, boundary: str) -> None:
-    if image.ndim != 2:
-        raise ValueError(f"warp: image must be 2-d (H, W), got shape {image.shape}")
-    if coords.ndim < 1 or coords.shape[0] != 2:
-        raise ValueError(f"warp: coords must have shape (2, ...), got {coords.shape}")
-    if boundary not in BOUNDARIES:
-        raise ValueError(f"warp: boundary must be one of {BOUNDARIES}, got {boundary!r}")
-
-
 def _evaluate(kind, source, coords, boundary, derivs):
     """Σ_jk wr_j wc_k source[r_j, c_k] for each derivative order (dr, dc) in ``derivs``,
     sharing the gathers; orders beyond the interpolant's degree give zeros."""
