@@ -1,16 +1,19 @@
-"""fitcli: model fitting from a YAML config on its own reverse-mode AD engine."""
+"""fitcli: model fitting from a YAML config on its own reverse-mode AD engine.
+
+The Python surface is :mod:`fitcli.api`: ``fitcli.fit``, ``fitcli.solve``,
+``fitcli.sweep``, ``fitcli.check``, ``fitcli.register``, ``fitcli.sample``.
+"""
 
 __version__ = "0.1.0"
+
+_API = ("FitResult", "build", "check", "fit", "load_run", "register", "sample", "solve",
+        "sweep")
 
 
 def __getattr__(name: str):
     # Lazy, so that `import fitcli` (and the CLI's start) stays light: numpy and the engine
-    # load on first use. ``fitcli.fit`` is the callable module fitcli/fit.py (see there).
-    if name == "fit":
-        import importlib
-
-        return importlib.import_module(".fit", __name__)
-    if name in ("FitResult", "build"):
+    # load on first use.
+    if name in _API:
         from . import api
 
         return getattr(api, name)

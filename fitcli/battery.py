@@ -14,7 +14,7 @@ import numpy as np
 from .engine import OPS
 from .engine.cases import Case
 from .engine.cases import make_cases as engine_cases
-from .models import rnn_ops
+from .models.rnn import cells as rnn_ops
 from .operators import cases as imaging_cases
 from .operators import warp
 from .regularizers import fields

@@ -4,16 +4,15 @@ Optimizer specs are ``name`` or ``name:key=value[:key=value...]`` (values read a
 ``gd:step=0.01``, ``lbfgs:history=5``, ``sgd:step=0.1:momentum=0.9``,
 ``lbfgs:bounds=[0,1]``). The same optimizer may appear with several settings.
 
-Every run starts from a copy of ``x0`` with a generator seeded by ``seed``. After
-each step the full objective F = E + Σ g (non-smooth terms included) is evaluated
-at the iterate, outside the timer, so curves are comparable across methods
-whatever each reports (a minibatch loss, a loss at an extrapolated point).
+Every run is the one loop on the config with the spec's optimizer, from the config's
+seeded initial point. After each step the full objective F = E + Σ g (non-smooth terms
+included) is evaluated at the iterate, outside the timer, so curves are comparable
+across methods whatever each reports (a minibatch loss, a loss at an extrapolated point).
 """
 
 from __future__ import annotations
 
 import difflib
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,9 +20,11 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from . import config as C
 from .errors import ConfigError
 from .optim import OPTIMIZERS, option_defaults
 from .optim.base import Closure
+from .problem import Problem, build, make_closure
 
 
 @dataclass
@@ -46,6 +47,7 @@ class Comparison:
     target: float
     f_ref: float                        # reference minimum (f_star or the best loss seen)
     table: list[dict] = field(default_factory=list)
+    problem: Problem | None = None      # the objective at the start (level sets, formula)
 
 
 def parse_spec(spec: str) -> tuple[str, dict]:
@@ -72,95 +74,83 @@ def parse_spec(spec: str) -> tuple[str, dict]:
     return name, options
 
 
-def _status(info, tol: float) -> str | None:
-    if info.stop:
-        return f"stopped: {info.stop}"
-    if not np.isfinite(info.loss):
-        return "diverged"
-    if tol > 0 and info.grad_norm <= tol:
-        return "converged (tol)"
-    return None
+def _status(summary: dict, losses: np.ndarray) -> str:
+    """The table's status of one run from the loop's summary."""
+    reason = summary.get("stop_reason") or ""
+    if summary["status"] != "done":
+        return summary["status"]
+    if reason.startswith("iterations"):
+        return "diverging (the loss grew)" if losses[-1] > losses[0] else "iterations"
+    if reason.startswith(("tol", "rtol")):
+        return f"converged ({reason.split(':')[0]})"
+    if reason.startswith("optimizer: "):
+        return "stopped: " + reason[len("optimizer: "):]
+    return reason.split(":")[0]
 
 
-def run_one(spec: str, closure: Closure, x0: np.ndarray, *, iterations: int,
-            seed: int = 0, n_samples: int | None = None, nonsmooth: Sequence = (),
-            full_closure: Closure | None = None, tol: float = 0.0,
-            time_limit: float | None = None) -> Run:
-    """Run one optimizer spec; see :func:`compare`."""
+def _spec_config(cfg: C.Config, spec: str, iterations: int | None) -> C.Config:
+    """``cfg`` with the optimizer of ``spec`` (its stop rules kept, iterations replaced)."""
     name, options = parse_spec(spec)
-    cls = OPTIMIZERS[name]
-    x = x0.copy()
-    opt = cls(x, rng=np.random.default_rng(seed), n_samples=n_samples, **options)
-    stepping = closure
-    if nonsmooth:
-        if getattr(cls, "handles_nonsmooth", False):
-            opt.set_nonsmooth(nonsmooth)
-        elif full_closure is not None:
-            stepping = full_closure        # the non-smooth terms by their (sub)gradients
-        else:
-            nan = np.array([np.nan])
-            return Run(spec, nan, nan, np.zeros(1, int),
-                       f"skipped: {name} cannot handle non-smooth terms (use ista or fista)")
+    stop = {k: cfg.resolved["optimizer"][k] for k in C.STOP_KEYS
+            if k in cfg.resolved["optimizer"]}
+    if iterations is not None:
+        stop["iterations"] = iterations
+    raw = {**cfg.resolved, "optimizer": {"type": name, **stop, **options},
+           "output": {**cfg.resolved["output"], "every": 10 ** 9}}
+    try:
+        return C.resolve(raw, cfg.base_dir, cfg.name)
+    except ConfigError as exc:
+        raise ConfigError(f"--optimizers {spec}", exc.expected, exc.got, exc.hint) from None
 
-    def full(z):
-        return float(closure(z, need_grad=False)[0]) + sum(t.value(z) for t in nonsmooth)
 
-    losses, secs, nfev = [full(x)], [0.0], [0]
-    track = x.size == 2
-    iterates = [x.copy()] if track else None
-    status, elapsed = "iterations", 0.0
-    for _ in range(iterations):
-        t0 = time.perf_counter()
-        info = opt.step(stepping)
-        elapsed += time.perf_counter() - t0
-        stop = _status(info, tol)
-        if info.stop:
-            status = stop
-            break
-        f = full(x)
-        losses.append(f)
-        secs.append(elapsed)
-        nfev.append(nfev[-1] + info.nfev)
+def run_one(cfg: C.Config, spec: str, base: Problem, full, *, iterations: int | None = None,
+            handle_signals: bool = True) -> Run:
+    """One optimizer spec through the one loop (no run folder, no logging in between)."""
+    from .api import run
+
+    spec_cfg = _spec_config(cfg, spec, iterations)     # no rows logged in between
+    try:
+        problem = build(spec_cfg, data=base.data)
+    except ConfigError as exc:
+        raise ConfigError(f"--optimizers {spec}", exc.expected, exc.got, exc.hint) from None
+    x0 = problem.params.flat.copy()
+    track = x0.size == 2
+    losses, secs, nfev = [full(x0)], [0.0], [0]
+    iterates = [x0] if track else None
+
+    def on_step(s):
+        losses.append(full(s.x))
+        secs.append(s.opt_seconds)
+        nfev.append(s.nfev)
         if track:
-            iterates.append(x.copy())
-        if not np.isfinite(f):
-            status = "diverged"
-            break
-        if stop:
-            status = stop
-            break
-        if time_limit is not None and elapsed >= time_limit:
-            status = "time_limit"
-            break
-    if status == "iterations" and losses[-1] > losses[0]:
-        status = "diverging (the loss grew)"
-    return Run(spec, np.array(losses), np.array(secs), np.array(nfev), status,
+            iterates.append(s.x.copy())
+
+    with np.errstate(over="ignore", invalid="ignore"):   # divergence is an outcome here
+        res = run(spec_cfg, None, problem=problem, on_step=on_step,
+                  handle_signals=handle_signals)
+    losses = np.array(losses)
+    return Run(spec, losses, np.array(secs), np.array(nfev), _status(res.summary, losses),
                None if iterates is None else np.array(iterates))
 
 
-def compare(closure: Closure, x0: np.ndarray, optimizers: Sequence[str], *,
-            iterations: int = 200, target: float | None = None, seed: int = 0,
-            n_samples: int | None = None, nonsmooth: Sequence = (),
-            full_closure: Closure | None = None, tol: float = 0.0,
-            time_limit: float | None = None, callback: Callable | None = None) -> Comparison:
-    """Run each optimizer spec on ``closure`` from ``x0`` and tabulate.
+def compare(cfg: C.Config, optimizers: Sequence[str], *, iterations: int | None = None,
+            target: float | None = None, callback: Callable | None = None) -> Comparison:
+    """Run each optimizer spec on ``cfg``'s objective from its initial point and tabulate.
 
     Parameters
     ----------
-    closure : the objective, ``closure(x, batch=None, need_grad=True) -> (loss, grad)``
-    x0 : (n,) start, copied for each run (its dtype is kept)
+    cfg : a resolved config; its optimizer's stop rules (``tol``, ``rtol``,
+        ``time_limit``) apply to every run, ``iterations`` replaces its iteration count
     optimizers : specs such as ``["gd", "gd:step=0.01", "nesterov", "lbfgs:history=5"]``
-    iterations : steps per run (each run also stops on its optimizer's ``stop``, a
-        non-finite loss, ``tol`` on the reported gradient norm, ``time_limit`` seconds)
     target : loss to reach for the "iterations / seconds to target" columns; default
-        F_ref + 1e-6·(F(x0) − F_ref), F_ref = ``closure.f_star`` if known, else the best
-        loss any run found (plus its non-smooth terms)
-    seed, n_samples : the generator seed and sample count given to each optimizer
-    nonsmooth : Prox terms (``value``, ``prox``) handed to ista / fista (``closure`` is then
-        the smooth part only); the curves show F = closure + Σ term.value for every run
-    full_closure : with ``nonsmooth``: the whole objective, non-smooth terms included by
-        their (sub)gradients, stepped by optimizers without prox support (skipped without it)
+        F_ref + 1e-6·(F(x0) − F_ref), F_ref the known minimum of a test function, else
+        the best loss any run found
     callback : called with each finished :class:`Run` (progress reporting)
+
+    Every run is the one loop (:func:`fitcli.loop.run`) with the spec's optimizer; prox
+    methods (ista, fista, pdhg) take the non-smooth terms by their prox, the others by
+    (sub)gradients, and every curve is the full objective F = smooth part + Σ non-smooth
+    values, evaluated after each step outside the timer.
 
     Returns
     -------
@@ -168,18 +158,27 @@ def compare(closure: Closure, x0: np.ndarray, optimizers: Sequence[str], *,
     optimizer, status, final_loss, best_loss, iterations, seconds, evaluations,
     iters_to_target, seconds_to_target).
     """
+    base = build(cfg)
+    if len(base.model.stages()) > 1:
+        raise ConfigError("model", "a single-stage objective for compare (this model fits "
+                          f"in {len(base.model.stages())} stages; e.g. model.levels: 1)")
+    smooth = make_closure(base, include_nonsmooth=False)
+    terms = [t for _, t in base.nonsmooth]
+
+    def full(z):
+        return float(smooth(z, need_grad=False)[0]) + sum(t.value(z) for t in terms)
+
     runs = []
     for spec in optimizers:
-        with np.errstate(over="ignore", invalid="ignore"):   # divergence is an outcome here
-            run = run_one(spec, closure, x0, iterations=iterations, seed=seed,
-                          n_samples=n_samples, nonsmooth=nonsmooth,
-                          full_closure=full_closure, tol=tol, time_limit=time_limit)
-        runs.append(run)
+        r = run_one(cfg, spec, base, full, iterations=iterations)
+        runs.append(r)
         if callback is not None:
-            callback(run)
+            callback(r)
+        if r.status == "interrupted":
+            break
     finite = [np.nanmin(r.losses) for r in runs if np.any(np.isfinite(r.losses))]
-    f_star = getattr(closure, "f_star", None)
-    f_ref = float(f_star) if f_star is not None and not nonsmooth else (
+    f_star = getattr(smooth, "f_star", None)
+    f_ref = float(f_star) if f_star is not None and not terms else (
         min(finite) if finite else float("nan"))
     starts = [r.losses[0] for r in runs if np.isfinite(r.losses[0])]
     f0 = starts[0] if starts else float("nan")
@@ -199,7 +198,7 @@ def compare(closure: Closure, x0: np.ndarray, optimizers: Sequence[str], *,
             "evaluations": int(r.nfev[-1]),
             "iters_to_target": r.iters_to_target, "seconds_to_target": r.seconds_to_target,
         })
-    return Comparison(runs, float(target), float(f_ref), table)
+    return Comparison(runs, float(target), float(f_ref), table, base)
 
 
 def plot_comparison(result: Comparison, path: str | Path, *, closure: Closure | None = None,

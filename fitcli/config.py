@@ -315,8 +315,10 @@ def resolve(raw: dict, base_dir: str | Path = ".", default_name: str = "run") ->
     data_raw = _section(raw, "data")
     data = resolve_options(data_raw, model_cls.load_data, "data")
 
-    loss_name, loss_cls, loss_raw = _component(raw.get("loss"), reg["losses"], "loss",
-                                               default=model_cls.default_loss)
+    loss_name, loss_cls, loss_raw = _component(raw.get("loss"),
+                                               {**reg["losses"],
+                                                **getattr(model_cls, "losses", {})},
+                                               "loss", default=model_cls.default_loss)
     loss = resolve_options(loss_raw, loss_cls, "loss")
 
     # a model kind may give a name its own meaning (registration: tv of a displacement field)
@@ -328,6 +330,14 @@ def resolve(raw: dict, base_dir: str | Path = ".", default_name: str = "run") ->
     stop_raw = {k: opt_rest.pop(k) for k in list(opt_rest) if k in STOP_KEYS}
     optimizer = resolve_options(opt_rest, opt_cls, "optimizer", extra=STOP_KEYS)
     stop = _stop(stop_raw)
+    shown_stop = dict(stop)
+    per_stage = getattr(model_cls, "per_stage_iterations", None)
+    if per_stage and model.get(per_stage) is not None:   # one place for the iterations
+        if "iterations" in stop_raw:
+            raise ConfigError("optimizer.iterations", f"no value when model.{per_stage} gives "
+                              "the iterations per level (keep one of the two)",
+                              stop_raw["iterations"])
+        del shown_stop["iterations"]
     output = _output(_section(raw, "output"))
 
     resolved = {
@@ -335,7 +345,7 @@ def resolve(raw: dict, base_dir: str | Path = ".", default_name: str = "run") ->
         "model": {"type": model_name, **model},
         "loss": {"type": loss_name, **loss},
         "regularization": [{"type": n, "weight": w, **o} for n, _, w, o in regs],
-        "optimizer": {"type": opt_name, **stop, **optimizer},
+        "optimizer": {"type": opt_name, **shown_stop, **optimizer},
         "output": output,
     }
     return Config(name, seed, dtype, Path(base_dir), model_cls, model, data, loss_cls, loss,

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from fitcli import config as C
-from fitcli.api import describe_registry, json_schema
 from fitcli.errors import ConfigError, InputError
+from fitcli.schema import describe_registry, json_schema
 
 BASE = {
     "name": "t",

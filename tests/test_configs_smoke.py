@@ -19,6 +19,11 @@ def tiny_overrides(path: Path) -> list[str]:
     cfg = C.load(path)
     sets = {**cfg.model_cls.tiny, "optimizer.iterations": 3, "output.every": 1,
             "output.checkpoint_every": 2}
+    per_stage = getattr(cfg.model_cls, "per_stage_iterations", None)
+    if per_stage:             # registration: 3 iterations over its two tiny levels
+        assert sets["model.levels"] == 2
+        sets[f"model.{per_stage}"] = [1, 2]
+        del sets["optimizer.iterations"]
     return [f"{k}={json.dumps(v)}" for k, v in sets.items()]
 
 
@@ -42,7 +47,7 @@ def test_configs_are_found():
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
 def test_schema_accepts_every_shipped_config(path):
     jsonschema = pytest.importorskip("jsonschema")
-    from fitcli.api import json_schema
+    from fitcli.schema import json_schema
 
     errors = list(jsonschema.Draft7Validator(json_schema()).iter_errors(C.read_config(path)))
     assert not errors, [e.message for e in errors]

@@ -7,7 +7,7 @@ On the pair the config makes (default: the phantom, 256², smooth random deforma
 4 px, exact ground truth), for each deformation seed: mean and 95th-percentile endpoint
 error over all pixels, folded pixels and seconds for
 
-* fitcli: :func:`fitcli.registration_solve.register` with the config's settings,
+* fitcli: the config's registration run by the one loop (logging only at level ends),
 * ``skimage.registration.optical_flow_tvl1`` (defaults),
 * ``skimage.registration.optical_flow_ilk`` (defaults),
 
@@ -24,19 +24,19 @@ from pathlib import Path
 import numpy as np
 
 from ..data.base import DataContext
-from ..registration import data_rng, endpoint_error, fold_fraction, load_registration_data
-from ..registration_solve import _regularization_terms, register
+from ..models.registration.data import (
+    endpoint_error,
+    fold_fraction,
+    load_registration_data,
+    registration_pair,
+)
+from ..seeding import generators
 
 DEFAULT = Path(__file__).resolve().parents[2] / "configs" / "registration_phantom.yaml"
 
 
 def _config(path: Path, sets: list[str]):
     from .. import config as C
-    from ..models import MODELS
-    from ..models.registration import RegistrationModel
-
-    MODELS.setdefault("registration", RegistrationModel)   # until the registry line lands
-    import fitcli.regularizers.fields  # noqa: F401  (registers diffusion, bending)
 
     return C.load(path, sets)
 
@@ -46,20 +46,19 @@ def pair(cfg, seed: int | None):
     data = dict(cfg.data)
     if seed is not None and data.get("deformation") is not None:
         data["deformation"] = dict(data["deformation"], seed=seed)
-    ctx = DataContext(Path(cfg.base_dir), data_rng(cfg.seed), np.dtype(cfg.dtype))
+    ctx = DataContext(Path(cfg.base_dir), generators(cfg.seed)["data"], np.dtype(cfg.dtype))
     ds = load_registration_data(ctx, **data)
     return ds.extras["fixed"], ds.extras["moving"], ds.extras["truth"]
 
 
 def ours(cfg, fixed, moving):
-    model = dict(cfg.model)
-    its = model.pop("iterations", None) or cfg.stop.get("iterations", 100)
-    loss = {"type": cfg.resolved["loss"]["type"], **cfg.loss}
-    res = register(fixed, moving, iterations=its, loss=loss,
-                   regularization=_regularization_terms(cfg), optimizer_cls=cfg.optimizer_cls,
-                   optimizer_options=cfg.optimizer, tol=float(cfg.stop.get("tol") or 0),
-                   rtol=float(cfg.stop.get("rtol") or 0), **model)
-    return res.displacement
+    from ..api import run, with_changes
+    from ..problem import build
+
+    cfg = with_changes(cfg, {"output.every": 10 ** 9})   # rows only at each level's end
+    res = run(cfg, None, problem=build(cfg, data=registration_pair(fixed, moving)),
+              handle_signals=False)
+    return res.problem.model.displacement(res.params)
 
 
 def run(cfg, seeds: list[int | None]) -> list[dict]:

@@ -28,10 +28,10 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 from .. import engine as fe  # noqa: E402
-from .. import imaging  # noqa: E402
 from ..allocator import tune as tune_allocator  # noqa: E402
 from ..data.base import DataContext  # noqa: E402
 from ..models.superres import SuperRes, load_superres  # noqa: E402
+from ..models.superres.baseline import centred_cubic  # noqa: E402
 from ..operators.differences import gradient_adjoint, gradient_array  # noqa: E402
 from ..operators.sampling import subsample_array, upsample_zero  # noqa: E402
 from ..regularizers.image import SmoothTV  # noqa: E402
@@ -177,7 +177,7 @@ def main(argv=None) -> int:
     tuned = False if a.no_tune else tune_allocator()
     model = make_problem(a.size)
     base = model.baseline()
-    mis = imaging.centred_cubic(model.observation, model.shape)
+    mis = centred_cubic(model.observation, model.shape)
     q_al, q_mis = model.image_metrics(base), model.image_metrics(mis)
     print(f"camera {a.size}², factor {model.factor}, {model.blur.kernel.name}, noise 0.01, "
           f"smooth TV eps {a.eps:g}; blur path: {model.blur.method}; "

@@ -222,6 +222,68 @@ class Model:
         """One line for the objective formula, e.g. ``f(x; θ) = mlp 64-32-10``."""
         return self.name
 
+    # -- stages: a fit in several steps (registration's pyramid levels) ---------------
+    def stages(self) -> list[str]:
+        """Labels of the stages the loop runs in order (default: one, unlabelled)."""
+        return [""]
+
+    def stage_iterations(self) -> list[int] | None:
+        """Iterations per stage, or None: ``optimizer.iterations`` for every stage."""
+        return None
+
+    def enter_stage(self, index: int, previous: Mapping[str, np.ndarray] | None
+                    ) -> dict[str, np.ndarray] | None:
+        """Switch to stage ``index`` (``param_shapes`` then describes its parameters).
+
+        ``previous`` holds the final parameters of stage ``index − 1`` (None on a
+        resume, where the checkpoint supplies them). Return the new stage's starting
+        values, or None to start from ``init_params``.
+        """
+        return None
+
+    def stage_weight(self, name: str, weight: float, loss) -> float:
+        """The weight of regularizer ``name`` on the current stage, given the loss
+        (default: as configured)."""
+        return weight
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        """What the model carries between stages, saved in checkpoints (default: nothing)."""
+        return {}
+
+    def load_state_arrays(self, arrays: Mapping[str, np.ndarray]) -> None:
+        """Restore :meth:`state_arrays` from a checkpoint."""
+
+    # -- results: the end of a fit (train and solve) ----------------------------------
+    def final_metrics(self, params: Mapping[str, np.ndarray]) -> dict:
+        """Metrics of the fitted parameters, computed once at the end: numbers, or groups
+        of numbers by name (superres: ``{"recovered": {psnr, ssim}, "bicubic": {...}}``)."""
+        return {}
+
+    def warnings(self, params: Mapping[str, np.ndarray]) -> list[str]:
+        """Doubts about the result a user must read (folds, a fit below its baseline)."""
+        return []
+
+    def result_array(self, params: Mapping[str, np.ndarray]) -> np.ndarray | None:
+        """The array ``fitcli solve --output`` writes (an image), or None."""
+        return None
+
+    solvable: ClassVar[bool] = False   # `fitcli solve` takes the kind (image recovery)
+
+    def score(self) -> tuple[str, str]:
+        """The summary metric that ranks fits of this model (a sweep's best) and whether
+        ``max`` or ``min`` is best; a dotted name reads a group (``recovered.psnr``)."""
+        m = self.main_metric
+        if m == "loss":
+            return ("val_loss", "min")
+        return (f"val_{m}", "max" if m in ("accuracy", "r2", "legal", "psnr") else "min")
+
+    @classmethod
+    def input_overrides(cls, path: str, data: Mapping) -> dict:
+        """Dotted config changes for ``fitcli solve --input PATH`` (the observation), given
+        the config's resolved ``data:`` section."""
+        raise ConfigError("--input", f"a model kind with an observation to replace "
+                          f"({cls.name} has none)")
+
 
 def check_choice(field: str, value, choices) -> str:
     """Validate a string option against its allowed values."""

@@ -89,6 +89,7 @@ class TestFunction(Model):
             else:
                 ref = testfns.rosenbrock(dim=dim, a=a, b=b)
             self.a, self.b = float(a), float(b)
+            self.f_star = float(ref.f_star)      # the minimum, known in closed form
             self.default_start = np.asarray(ref.start, dtype=float)
             self.shapes = {"x": (dim,)}
         n = int(np.prod(next(iter(self.shapes.values())))) if function != "logistic_regression" \

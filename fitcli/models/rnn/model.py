@@ -31,13 +31,13 @@ import numpy as np
 
 import fitcli.engine as fe
 
-from ..data.base import Dataset
-from ..data.sequences import load_sequences
-from ..engine import Tensor
-from ..errors import ConfigError
-from .base import Model, check_choice
-from .rnn_ops import elman_step, gru_pointwise, lstm_pointwise, rnn_affine
-from .rnn_outputs import save_rnn_outputs, sequence_metrics
+from ...data.base import Dataset
+from ...data.sequences import load_sequences
+from ...engine import Tensor
+from ...errors import ConfigError
+from ..base import Model, check_choice
+from .cells import elman_step, gru_pointwise, lstm_pointwise, rnn_affine
+from .outputs import save_rnn_outputs, sequence_metrics
 
 __all__ = ["GATES", "RNN"]
 

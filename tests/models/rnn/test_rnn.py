@@ -17,9 +17,9 @@ from fitcli.losses import LOSSES
 from fitcli.models import MODELS
 from fitcli.models.base import ParamVector
 from fitcli.models.rnn import RNN
-from fitcli.models.rnn_ops import CASES
-from fitcli.models.rnn_outputs import bits_per_char, sequence_metrics
-from fitcli.sampling import sample_text
+from fitcli.models.rnn.cells import CASES
+from fitcli.models.rnn.outputs import bits_per_char, sequence_metrics
+from fitcli.models.rnn.text import sample_text
 
 MSE, LOGISTIC = LOSSES["mse"](), LOSSES["logistic"]()
 

@@ -8,12 +8,11 @@ import pytest
 from scipy import ndimage
 
 import fitcli.engine as fe
+from fitcli.api import register
 from fitcli.data.base import DataContext
 from fitcli.engine.gradcheck import check_grad
 from fitcli.errors import ConfigError, InputError
-from fitcli.models.registration import Similarity, make_similarity
-from fitcli.operators.warp import identity_grid, warp
-from fitcli.registration import (
+from fitcli.models.registration.data import (
     affine_field,
     endpoint_error,
     fold_fraction,
@@ -24,7 +23,8 @@ from fitcli.registration import (
     make_moving,
     rotation_scale_matrix,
 )
-from fitcli.registration_solve import register
+from fitcli.models.registration.transforms import Similarity, make_similarity
+from fitcli.operators.warp import identity_grid, warp
 from fitcli.regularizers import fields as F
 
 
@@ -165,10 +165,10 @@ def test_recovers_a_translation_to_five_hundredths_of_a_pixel():
     u = affine_field(fixed.shape, np.eye(2), shift)
     moving = make_moving(fixed, u, (np.eye(2), shift))
     res = register(fixed, moving, transform="translation", levels=2, iterations=50)
-    t = res.params["translation"]
+    t = res.params["theta"]
     inner = (slice(None), slice(8, -8), slice(8, -8))
     assert np.abs(t - shift).max() < 0.05, t
-    assert np.abs(res.displacement - u)[inner].max() < 0.05
+    assert np.abs(res.problem.model.displacement(res.params) - u)[inner].max() < 0.05
 
 
 def test_recovers_rotation_and_scale():
@@ -180,8 +180,8 @@ def test_recovers_rotation_and_scale():
     u = affine_field(fixed.shape, m)
     moving = make_moving(fixed, u, (m, np.zeros(2)))
     res = register(fixed, moving, transform="affine", levels=3, iterations=60)
-    assert abs(res.affine["angle"] - 6.0) < 0.5
-    assert abs(res.affine["scale"] / 1.05 - 1) < 0.01
+    assert abs(res.metrics["angle_deg"] - 6.0) < 0.5
+    assert abs(res.metrics["scale"] / 1.05 - 1) < 0.01
 
 
 def test_small_phantom_displacement_endpoint_error():
@@ -190,12 +190,13 @@ def test_small_phantom_displacement_endpoint_error():
     fixed = _phantom(64)
     u, _ = make_deformation(fixed.shape, np.random.default_rng(5), magnitude=2.0)
     moving = make_moving(fixed, u)
-    regs = [("diffusion", F.Diffusion(), 0.01)]
+    regs = [{"type": "diffusion", "weight": 0.01}]
     res = register(fixed, moving, levels=3, iterations=[60, 60, 120], regularization=regs)
     before = endpoint_error(np.zeros_like(u), u)["epe_mean"]
-    after = endpoint_error(res.displacement, u)["epe_mean"]
+    u_hat = res.problem.model.displacement(res.params)
+    after = endpoint_error(u_hat, u)["epe_mean"]
     assert after < 0.45 and after < 0.6 * before, (before, after)
-    assert fold_fraction(res.displacement) == 0.0
+    assert fold_fraction(u_hat) == 0.0
 
 
 def test_pre_affine_then_displacement_and_ncc():
@@ -205,10 +206,14 @@ def test_pre_affine_then_displacement_and_ncc():
     moving = make_moving(fixed, u, (m, np.zeros(2)))
     res = register(fixed, moving, transform="displacement", pre="affine", levels=2,
                    iterations=40, loss={"type": "ncc"},
-                   regularization=[("bending", F.Bending(), 1e-3)])
-    assert {"affine", "displacement"} <= set(res.params)
+                   regularization=[{"type": "bending", "weight": 1e-3}])
+    model = res.problem.model
+    assert [s["stage"].split()[0] for s in res.summary["stages"]] == ["affine"] * 2 + \
+        ["displacement"] * 2
+    assert model.affine_theta is not None and model.affine_theta.shape == (6,)
     inner = (slice(None), slice(6, -6), slice(6, -6))
-    assert np.sqrt(((res.displacement - u)[inner] ** 2).sum(0)).mean() < 0.1
+    u_hat = model.displacement(res.params)
+    assert np.sqrt(((u_hat - u)[inner] ** 2).sum(0)).mean() < 0.1
 
 
 def test_similarities_gradcheck_and_zero_at_identity():
@@ -241,61 +246,74 @@ def test_make_similarity_rejects_unknown_key():
 
 
 # -- a config run writes the run folder -----------------------------------------------------------
+RAW = {"name": "reg", "data": {"image": "shepp_logan_phantom", "resize": 32,
+                               "deformation": {"type": "smooth_random", "magnitude": 1.5}},
+       "model": {"type": "registration", "levels": 2, "iterations": [10, 20]},
+       "loss": "ssd", "regularization": [{"type": "diffusion", "weight": 0.01}],
+       "optimizer": {"type": "lbfgs"}}
+
+
 def test_solve_registration_writes_the_run_folder(tmp_path):
     import json
 
-    from fitcli import config as C
-    from fitcli.models import MODELS
-    from fitcli.models.registration import RegistrationModel
-    from fitcli.registration_solve import solve_registration
+    from fitcli.api import solve
 
-    MODELS.setdefault("registration", RegistrationModel)
-    raw = {"name": "reg", "data": {"image": "shepp_logan_phantom", "resize": 32,
-                                   "deformation": {"type": "smooth_random", "magnitude": 1.5}},
-           "model": {"type": "registration", "levels": 2, "iterations": [10, 20]},
-           "loss": "ssd", "regularization": [{"type": "diffusion", "weight": 0.01}],
-           "optimizer": {"type": "lbfgs"}}
-    cfg = C.load(raw)
-    summary = solve_registration(cfg, tmp_path / "run")
-    files = set(summary["files"])
+    res = solve(RAW, out=tmp_path / "run")
+    files = set(res.summary["files"])
     assert {"displacement.npy", "warped.png", "difference_before.png", "difference_after.png",
-            "grid.png", "jacobian.png", "metrics.csv", "summary.json"} <= files
+            "grid.png", "jacobian.png", "metrics.csv", "summary.json", "checkpoint.npz",
+            "loss.png"} <= files
     u = np.load(tmp_path / "run" / "displacement.npy")
     assert u.shape == (2, 32, 32)
-    m = json.loads((tmp_path / "run" / "summary.json").read_text())["metrics"]
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    m = summary["metrics"]
     assert m["epe_mean"] < m["epe_mean_before"] and m["ssd_after"] < m["ssd_before"]
     assert m["fold_fraction"] == 0.0
+    assert summary["objective"].startswith("½Σ(moving ∘ φ − fixed)²")
+    assert summary["stop_reason"] and len(summary["stages"]) == 2
 
 
-def test_train_fits_the_finest_level_with_the_shared_loop(tmp_path):
-    from fitcli.api import fit
-    from fitcli.models import MODELS
-    from fitcli.models.registration import RegistrationModel
+def test_train_and_solve_run_the_same_multiscale_fit(tmp_path):
+    from fitcli.api import fit, solve
 
-    MODELS.setdefault("registration", RegistrationModel)
-    raw = {"name": "reg", "data": {"image": "shepp_logan_phantom", "resize": 32,
-                                   "deformation": {"type": "smooth_random", "magnitude": 1.5}},
-           "model": {"type": "registration"}, "loss": "ssd",
-           "regularization": [{"type": "diffusion", "weight": 0.01}],
+    raw = {**RAW, "model": {"type": "registration"},
            "optimizer": {"type": "lbfgs", "iterations": 30}}
     r = fit(raw, out=tmp_path / "run")
     m = r.summary["metrics"]
     assert m["epe_mean"] < 0.4 and m["fold_fraction"] == 0.0
     assert {"displacement.npy", "grid.png", "jacobian.png"} <= set(r.summary["files"])
+    assert len(r.summary["stages"]) == 3                  # levels: 3, 30 iterations each
+    s = solve(raw)
+    np.testing.assert_array_equal(s.params["theta"], r.params["theta"])
+
+
+def test_model_and_optimizer_iterations_are_not_both_given():
+    from fitcli import config as C
+
+    with pytest.raises(ConfigError, match="optimizer.iterations"):
+        C.load({**RAW, "optimizer": {"type": "lbfgs", "iterations": 50}})
+    cfg = C.load(RAW)                # model.iterations alone: the resolved config omits the other
+    assert "iterations" not in cfg.resolved["optimizer"]
+    assert C.load(cfg.resolved).model["iterations"] == [10, 20]       # config.yaml round trip
 
 
 def test_progress_rows_every_n_iterations_and_at_each_level_end():
     fixed = _smooth_image(32)
     u = affine_field(fixed.shape, np.eye(2), (0.7, -0.4))
     moving = make_moving(fixed, u, (np.eye(2), np.array([0.7, -0.4])))
-    rows = []
+    events = []
     res = register(fixed, moving, transform="translation", levels=2, iterations=[12, 7],
-                   callback=rows.append, every=5)
-    per_level = {lv: [r for r in res.history if r["level"] == lv] for lv in (1, 0)}
+                   callback=events.append, every=5)
+    rows = [p.row for p in events if p.summary is None][1:]          # after the start row
+    stage_end = {}
+    for r in res.history[1:]:
+        stage_end[r["stage"]] = r["stage_iteration"]
     for r in rows:
-        last = per_level[r["level"]][-1]["level_iteration"]
-        assert r["level_iteration"] % 5 == 0 or r["level_iteration"] == last
-    assert [r["iteration"] for r in res.history] == list(range(1, len(res.history) + 1))
+        assert r["stage_iteration"] % 5 == 0 or r["stage_iteration"] == stage_end[r["stage"]]
+    its = [r["iteration"] for r in res.history]
+    assert its == sorted(set(its)) and its[-1] == res.summary["iterations"]
+    assert [s["iterations"] for s in res.summary["stages"]] == [
+        stage_end[0], stage_end[1]]
 
 
 def test_regularizer_names_mean_the_field_versions_for_registration():
@@ -304,7 +322,7 @@ def test_regularizer_names_mean_the_field_versions_for_registration():
     from fitcli import config as C
     from fitcli.regularizers.fields import FIELD_REGULARIZERS
 
-    path = Path(__file__).resolve().parents[1] / "configs" / "registration_phantom.yaml"
+    path = Path(__file__).resolve().parents[3] / "configs" / "registration_phantom.yaml"
     for name in ("tv", "smooth_tv", "diffusion"):
         cfg = C.load(path, [f"regularization.0.type={name}"], None)
         assert cfg.regularization[0][1] is FIELD_REGULARIZERS[name]

@@ -6,7 +6,7 @@
 * ``grid.png``          the fixed image under the deformed grid x ↦ x + u(x) (every 8 px)
 * ``jacobian.png``      det(I + ∇u) per pixel; folds (det ≤ 0) outlined in black
 * ``displacement.npy``  u, shape (2, H, W), row then column component (scikit-image flow)
-* ``fixed.png``, ``moving.png``, and ``loss.png`` (objective per iteration, per level)
+* ``fixed.png``, ``moving.png`` (the loop draws ``loss.png``, one colour band per level)
 * ``endpoint_error.png``  |u − truth| per pixel, for a synthetic pair
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .registration import jacobian_determinant
+from .data import jacobian_determinant
 
 __all__ = ["write_outputs"]
 
@@ -83,25 +83,6 @@ def jacobian_figure(path: Path, u: np.ndarray) -> None:
     plt.close(fig)
 
 
-def loss_figure(path: Path, history: list[dict]) -> None:
-    """Objective per iteration, one colour per (stage, level)."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6, 4))
-    keys = list(dict.fromkeys((r["stage"], r["level"]) for r in history))
-    for stage, level in keys:
-        rows = [r for r in history if r["stage"] == stage and r["level"] == level]
-        it = [r["iteration"] for r in rows]
-        ax.plot(it, [r["loss"] for r in rows], label=f"{stage} level {level} ({rows[0]['shape']})")
-    losses = np.array([r["loss"] for r in history], dtype=float)
-    if losses.size and np.all(losses > 0):
-        ax.set_yscale("log")
-    ax.set(xlabel="iteration (all levels)", ylabel="objective")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
 def error_figure(path: Path, u: np.ndarray, truth: np.ndarray) -> None:
     """|u − truth| per pixel (pixels), with its mean and 95th percentile."""
     plt = _plt()
@@ -118,10 +99,10 @@ def error_figure(path: Path, u: np.ndarray, truth: np.ndarray) -> None:
 
 
 def write_outputs(run_dir: Path, fixed: np.ndarray, moving: np.ndarray, warped: np.ndarray,
-                  u: np.ndarray, history: list[dict], truth: np.ndarray | None = None
+                  u: np.ndarray, truth: np.ndarray | None = None
                   ) -> list[str]:
     """Write the run-folder files listed in the module docstring; return their names."""
-    from .imaging import save_image
+    from ...data.images import save_image
 
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -142,7 +123,4 @@ def write_outputs(run_dir: Path, fixed: np.ndarray, moving: np.ndarray, warped: 
     if truth is not None:
         error_figure(run_dir / "endpoint_error.png", u, truth)
         names.append("endpoint_error.png")
-    if history:
-        loss_figure(run_dir / "loss.png", history)
-        names.append("loss.png")
     return names

@@ -17,25 +17,19 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from .data.base import DataContext, Dataset
-from .errors import ConfigError, InputError
-from .operators.warp import _cubic_fwd, identity_grid, spline_coefficients
+from ...data.base import DataContext, Dataset
+from ...errors import ConfigError, InputError
+from ...operators.warp import _cubic_fwd, identity_grid, spline_coefficients
 
-__all__ = ["DEFORMATIONS", "affine_field", "check_pair", "data_rng", "endpoint_error",
-           "fold_fraction", "invert_displacement", "jacobian_determinant", "load_registration_data",
-           "make_deformation", "make_moving", "rotation_scale_matrix",
-           "ncc_value", "pair_metrics", "resize_image", "smooth_random_field", "ssd_value"]
+__all__ = ["DEFORMATIONS", "affine_field", "check_pair", "endpoint_error", "fold_fraction",
+           "invert_displacement", "jacobian_determinant", "load_registration_data",
+           "make_deformation", "make_moving", "ncc_value", "pair_metrics", "registration_pair",
+           "resize_image", "rotation_scale_matrix", "smooth_random_field", "ssd_value"]
 
 DEFORMATIONS = ("smooth_random", "rotation", "affine")
 DEFORMATION_KEYS = ("type", "magnitude", "seed", "smoothness", "angle", "scale", "shift")
 INVERT_ITERATIONS = 100
 INVERT_TOL = 1e-10
-
-
-def data_rng(seed: int) -> np.random.Generator:
-    """The data generator of a config seed: the first child of SeedSequence(seed), the same
-    one ``fitcli train`` hands the data loader, so train and solve make the same pair."""
-    return np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
 
 
 # -- images ---------------------------------------------------------------------------------
@@ -234,7 +228,7 @@ def pair_metrics(fixed: np.ndarray, moving: np.ndarray, warped: np.ndarray, u: n
 
 # -- data ----------------------------------------------------------------------------------------
 def _load(source, ctx: DataContext, field_name: str, size, resize, notes: list) -> np.ndarray:
-    from .imaging import load_image, read_image
+    from ...data.images import load_image, read_image
 
     raw = read_image(source, ctx.base_dir)
     if raw.ndim == 3:
@@ -277,6 +271,14 @@ def load_registration_data(ctx: DataContext, /, *, fixed: str | None = None,
         f = _load(fixed, ctx, "fixed", size, resize, notes)
         m = _load(moving, ctx, "moving", size, resize, notes)
         name = f"{fixed} / {moving}"
-    check_pair(f, m)
-    extras = {"fixed": f, "moving": m, "truth": truth, "affine_truth": affine, "notes": notes}
-    return Dataset(name, "image", None, f[None], extras=extras)
+    return registration_pair(f, m, truth, affine, notes, name)
+
+
+def registration_pair(fixed: np.ndarray, moving: np.ndarray, truth: np.ndarray | None = None,
+                      affine_truth: tuple | None = None, notes: list | None = None,
+                      name: str = "pair") -> Dataset:
+    """The Dataset of a registration model from two (H, W) arrays (checked)."""
+    check_pair(fixed, moving)
+    extras = {"fixed": fixed, "moving": moving, "truth": truth, "affine_truth": affine_truth,
+              "notes": list(notes or [])}
+    return Dataset(name, "image", None, fixed[None], extras=extras)

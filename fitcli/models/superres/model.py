@@ -22,16 +22,18 @@ from typing import Literal
 
 import numpy as np
 
-from .. import engine as fe
-from .. import imaging
-from ..data.base import DataContext, Dataset
-from ..engine import Tensor
-from ..errors import ConfigError
-from ..operators import Blur, kernel_from_spec, subsample
-from ..operators import blur as apply_blur
-from ..operators.decimate import BlurSubsample
-from ..operators.sampling import area_adjoint, area_array, subsample_array, upsample_zero
-from .base import Model
+from ... import engine as fe
+from ...data.base import DataContext, Dataset
+from ...data.images import load_image
+from ...engine import Tensor
+from ...errors import ConfigError
+from ...operators import Blur, kernel_from_spec, subsample
+from ...operators import blur as apply_blur
+from ...operators.decimate import BlurSubsample
+from ...operators.sampling import area_adjoint, area_array, subsample_array, upsample_zero
+from ..base import Model
+from .baseline import aligned_cubic, centred_cubic, observe, quality
+from .figures import write_figures
 
 DEFAULT_BLUR = {"kernel": "gaussian", "sigma": 2.0}
 
@@ -58,12 +60,12 @@ def load_superres(ctx: DataContext, /, *, image: str | None = None,
     dtype = np.dtype(ctx.dtype)
     truth = None
     if image is not None:
-        truth = imaging.load_image(image, size=size, gray=gray, base_dir=ctx.base_dir,
+        truth = load_image(image, size=size, gray=gray, base_dir=ctx.base_dir,
                                    dtype=dtype)
     extras = {"truth": truth, "noise": float(noise), "base_dir": ctx.base_dir,
               "synthetic": observation is None, "source": image}
     if observation is not None:
-        obs = imaging.load_image(observation, gray=gray, base_dir=ctx.base_dir, dtype=dtype)
+        obs = load_image(observation, gray=gray, base_dir=ctx.base_dir, dtype=dtype)
         name = str(observation)
     else:
         # a child generator of the config's: the model draws the noise once it knows A
@@ -120,7 +122,7 @@ class SuperRes(Model):
                       if method == "auto" and BlurSubsample.applicable(kernel, self.shape)
                       else None)
         if ex.get("synthetic"):
-            data.y_train = imaging.observe(self.truth, self.apply, ex["noise"], ex["rng"])
+            data.y_train = observe(self.truth, self.apply, ex["noise"], ex["rng"])
             ex["synthetic"] = False  # made once: a second model on this Dataset reuses it
         self.observation = data.y_train
 
@@ -162,8 +164,8 @@ class SuperRes(Model):
         """The phase-aligned cubic upsampling of the observation (high-res shape)."""
         y = self.observation
         if self.sampling == "area":  # block means sit at block centres: shift by (f−1)/2
-            return imaging.centred_cubic(y, self.shape)
-        return imaging.aligned_cubic(y, self.factor, self.shape)
+            return centred_cubic(y, self.shape)
+        return aligned_cubic(y, self.factor, self.shape)
 
     # -- Model protocol ----------------------------------------------------------------------
     def param_shapes(self) -> dict[str, tuple]:
@@ -192,7 +194,7 @@ class SuperRes(Model):
 
     def image_metrics(self, image: np.ndarray) -> dict[str, float]:
         """PSNR / SSIM of ``image`` against the ground truth ({} when unknown)."""
-        return {} if self.truth is None else imaging.quality(self.truth, image)
+        return {} if self.truth is None else quality(self.truth, image)
 
     def param_metrics(self, params: Mapping[str, np.ndarray]) -> dict[str, float]:
         """PSNR of the current image against the truth, logged live by the fit loop (SSIM,
@@ -210,119 +212,48 @@ class SuperRes(Model):
         r = np.asarray(pred, dtype=np.float64) - np.asarray(targets, dtype=np.float64)
         return {"residual_rms": float(np.sqrt(np.mean(r * r)))}
 
+    # -- results: final metrics, figures, the --output image, --input -----------------------
+    solvable = True
+
+    @classmethod
+    def input_overrides(cls, path: str, data: Mapping) -> dict:
+        """``--input low.png``: a real low-resolution observation, no ground truth."""
+        return {"data.observation": path, "data.image": None}
+
+    def score(self) -> tuple[str, str]:
+        return ("recovered.psnr", "max")
+
+    def final_metrics(self, params: Mapping[str, np.ndarray]) -> dict:
+        """PSNR / SSIM of the recovered image and of the bicubic baseline ({} without
+        the truth); computed once per image (the figures reuse them)."""
+        if self.truth is None:
+            return {}
+        x = np.asarray(params["image"])
+        cached = getattr(self, "_final", None)
+        if cached is not None and np.array_equal(cached[0], x):
+            return cached[1]
+        out = {"recovered": self.image_metrics(x), "bicubic": self.image_metrics(self.baseline())}
+        self._final = (x.copy(), out)
+        return out
+
+    def warnings(self, params: Mapping[str, np.ndarray]) -> list[str]:
+        m = self.final_metrics(params)
+        if m and m["recovered"]["psnr"] < m["bicubic"]["psnr"]:
+            return [f"the recovered image ({m['recovered']['psnr']:.2f} dB) is below the bicubic"
+                    f" baseline ({m['bicubic']['psnr']:.2f} dB): the regularization weight or "
+                    "the blur may not fit this image"]
+        return []
+
+    def result_array(self, params: Mapping[str, np.ndarray]) -> np.ndarray:
+        return np.asarray(params["image"])
+
     def save_outputs(self, run_dir: Path, params: Mapping[str, np.ndarray], data) -> list[str]:
         x = np.asarray(params["image"])
-        base = self.baseline()
-        metrics = {}
-        if self.truth is not None:
-            metrics = {"recovered": self.image_metrics(x), "bicubic": self.image_metrics(base)}
-        return imaging.write_figures(run_dir, recovered=x, observed=self.observation,
-                                     baseline=base, factor=self.factor, truth=self.truth,
-                                     metrics=metrics, suptitle=self.describe())
+        return write_figures(run_dir, recovered=x, observed=self.observation,
+                             baseline=self.baseline(), factor=self.factor, truth=self.truth,
+                             metrics=self.final_metrics(params), suptitle=self.describe())
 
     def describe(self) -> str:
         s = "S" if self.sampling == "sample" else "S_area"
         return (f"A x = {s}_{self.factor}(h ⋆ x), h = {self.blur.kernel.name}, "
                 f"{self.blur.boundary} boundary; x in [0, 1], shape {self.shape}")
-
-
-# -- `fitcli solve`: library entry points (the CLI renders what they return) ----------------
-class SolveResult:
-    """What :func:`solve_superres` returns: images (numpy), metrics and the fit summary."""
-
-    def __init__(self, recovered, baseline, observation, truth, metrics, summary, history,
-                 formula, run_dir):
-        self.recovered, self.baseline, self.observation = recovered, baseline, observation
-        self.truth, self.metrics, self.summary = truth, metrics, summary
-        self.history, self.formula, self.run_dir = history, formula, run_dir
-
-
-def _with(cfg, changes: Mapping[str, object]):
-    """A copy of a resolved Config with dotted-key changes, validated again."""
-    import copy
-
-    from .. import config as C
-
-    raw = C.apply_overrides(copy.deepcopy(cfg.resolved), dict(changes))
-    return C.resolve(raw, cfg.base_dir, cfg.name)
-
-
-def solve_superres(cfg, run_dir: str | Path | None = None, *, observation: str | Path | None = None,
-                   output: str | Path | None = None, callback=None,
-                   resume: str | Path | None = None) -> SolveResult:
-    """Recover the high-resolution image of a ``superres`` config; write the run folder.
-
-    Parameters
-    ----------
-    cfg : fitcli.config.Config
-        A resolved config with ``model.type: superres``.
-    run_dir : the run folder (None: write nothing but ``output``).
-    observation : a real low-resolution image (``--input``): replaces the synthetic
-        observation; no ground truth, so no PSNR / SSIM.
-    output : also write the recovered image here (.png 8-bit, .tif 16-bit, .npy float).
-    callback, resume : passed to the fit loop (:func:`fitcli.fit.run`).
-
-    Returns
-    -------
-    SolveResult with ``recovered`` and ``baseline`` (H, W[, C]), ``metrics``
-    ``{"recovered": {psnr, ssim}, "bicubic": {psnr, ssim}}`` (empty without truth),
-    the fit ``summary`` (also holding the metrics) and ``history``.
-    """
-    from ..api import build
-    from ..fit import run, write_json
-
-    if cfg.model_cls is not SuperRes:
-        raise ConfigError("model.type", "superres for `fitcli solve`", cfg.resolved["model"]
-                          ["type"])
-    if observation is not None:
-        cfg = _with(cfg, {"data.observation": str(Path(observation).resolve()),
-                          "data.image": None})
-    run_dir = Path(run_dir) if run_dir is not None else None
-    if run_dir is not None:
-        run_dir.mkdir(parents=True, exist_ok=True)
-    problem = build(cfg)
-    model: SuperRes = problem.model
-    summary, history = run(problem, run_dir, callback=callback,
-                           resume=Path(resume) if resume else None)
-    x = np.array(problem.params.views["image"])
-    base = model.baseline()
-    metrics = {}
-    if model.truth is not None:
-        metrics = {"recovered": model.image_metrics(x), "bicubic": model.image_metrics(base)}
-    summary["image_metrics"] = metrics
-    summary["objective"] = problem.formula
-    if run_dir is not None:
-        write_json(run_dir / "summary.json", summary)
-    if output is not None:
-        imaging.save_image(output, x)
-    return SolveResult(x, base, model.observation, model.truth, metrics, summary, history,
-                       problem.formula, run_dir)
-
-
-def sweep_superres(cfg, key: str, values, run_dir: str | Path, *, callback=None) -> dict:
-    """One solve per value of the dotted config ``key`` (e.g. regularization.0.weight).
-
-    Each solve writes ``run_dir/<key>=<value>/``; ``run_dir`` gets ``sweep.csv`` and,
-    when the truth is known, ``sweep.png`` (PSNR / SSIM against the value, best
-    marked). Returns ``{"key", "values", "results": [{value, psnr, ssim, ...}],
-    "best": index or None, "bicubic": {psnr, ssim}}``.
-    """
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    rows, bicubic = [], {}
-    for v in values:
-        res = solve_superres(_with(cfg, {key: v}), run_dir / f"{key}={v}", callback=callback)
-        m = res.metrics.get("recovered", {})
-        bicubic = res.metrics.get("bicubic", bicubic)
-        rows.append({"value": v, **m, "loss": res.summary.get("loss"),
-                     "status": res.summary.get("status")})
-    best = None
-    if rows and all("psnr" in r for r in rows):
-        best = int(np.argmax([r["psnr"] for r in rows]))
-        imaging.sweep_figure(run_dir / "sweep.png", key, [float(r["value"]) for r in rows],
-                             rows, bicubic)
-    cols = ["value", "psnr", "ssim", "loss", "status"]
-    lines = [",".join(cols)] + [",".join(str(r.get(c, "")) for c in cols) for r in rows]
-    (run_dir / "sweep.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return {"key": key, "values": list(values), "results": rows, "best": best,
-            "bicubic": bicubic}

@@ -11,9 +11,8 @@ import pytest
 
 import fitcli
 from fitcli import config as C
-from fitcli.api import build
 from fitcli.errors import InputError
-from fitcli.fit import make_closure
+from fitcli.problem import build, make_closure
 
 TINY = {
     "name": "tiny",
@@ -142,7 +141,7 @@ def test_nonsmooth_terms_go_to_prox_optimizers_or_stay_in_the_closure():
 
 
 def _data(problem):
-    from fitcli.api import leaves_objective
+    from fitcli.problem import objective as leaves_objective
     pv = problem.params
     total, terms = leaves_objective(problem, pv.leaves(pv.flat, False),
                                     problem.data.X_train, problem.data.y_train, False)

@@ -17,7 +17,7 @@ from fitcli.data.sequences import (
 )
 from fitcli.errors import ConfigError, InputError
 
-TEXT = Path(__file__).resolve().parents[1] / "datasets" / "text" / "lighthouse.txt"
+TEXT = Path(__file__).resolve().parents[2] / "datasets" / "text" / "lighthouse.txt"
 
 
 def ctx(seed=0, base=None, dtype=np.float64):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.sequences import reber_legal_mask
+from ...data.sequences import reber_legal_mask
 
 __all__ = ["bits_per_char", "save_rnn_outputs", "sequence_metrics", "sine_forecast"]
 
@@ -102,7 +102,7 @@ def _save_forecast(model, run_dir: Path, params, data) -> list[str]:
 
 
 def _save_samples(model, run_dir: Path, params, data) -> list[str]:
-    from ..sampling import sample_text
+    from .text import sample_text
 
     rng = np.random.default_rng(data.extras.get("sample_seed", 0))
     vocab = data.extras["vocab"]

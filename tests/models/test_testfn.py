@@ -7,11 +7,10 @@ import pytest
 
 import fitcli
 from fitcli import config as C
-from fitcli.api import build
 from fitcli.errors import ConfigError
-from fitcli.fit import make_closure
+from fitcli.problem import build, make_closure
 
-CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
 
 def fit(name, **over):

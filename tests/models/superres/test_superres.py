@@ -5,16 +5,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import fitcli.regularizers.image  # noqa: F401  (registers the image regularizers)
 from fitcli import config as C
-from fitcli import imaging
+from fitcli.api import solve, sweep
+from fitcli.data import images
 from fitcli.data.base import DataContext
 from fitcli.engine.gradcheck import check_grad
 from fitcli.errors import ConfigError, InputError
-from fitcli.models import MODELS
-from fitcli.models.superres import SuperRes, load_superres, solve_superres, sweep_superres
+from fitcli.models.superres import SuperRes, load_superres
 
-MODELS.setdefault("superres", SuperRes)
 
 
 def _cfg(tmp_path=None, **changes):
@@ -65,32 +63,34 @@ def test_synthetic_observation_and_inits():
 
 
 def test_solve_beats_bicubic(tmp_path):
-    res = solve_superres(_cfg(tmp_path), tmp_path / "run", output=tmp_path / "out.tif")
+    res = solve(_cfg(tmp_path), out=tmp_path / "run", output=tmp_path / "out.tif")
     rec, bic = res.metrics["recovered"], res.metrics["bicubic"]
     assert rec["psnr"] > bic["psnr"] + 0.5, res.metrics
+    assert not res.summary["warnings"]
     for f in ("recovered.png", "observed.png", "bicubic.png", "comparison.png",
               "metrics.csv", "summary.json"):
         assert (tmp_path / "run" / f).exists(), f
-    back = imaging.read_image(tmp_path / "out.tif")
-    np.testing.assert_allclose(back, np.clip(res.recovered, 0, 1), atol=1e-4)
+    back = images.read_image(tmp_path / "out.tif")
+    np.testing.assert_allclose(back, np.clip(res.params["image"], 0, 1), atol=1e-4)
     assert "psnr" in (tmp_path / "run" / "metrics.csv").read_text().splitlines()[0]
 
 
 def test_real_mode_png_round_trip(tmp_path):
-    low = imaging.load_image("camera", size=64, gray=True)[::2, ::2]
-    imaging.save_image(tmp_path / "low.png", low)
+    low = images.load_image("camera", size=64, gray=True)[::2, ::2]
+    images.save_image(tmp_path / "low.png", low)
     cfg = _cfg(tmp_path, **{"optimizer.iterations": 5})
-    res = solve_superres(cfg, tmp_path / "run", observation=tmp_path / "low.png",
-                         output=tmp_path / "rec.png")
-    assert res.metrics == {} and res.truth is None
-    assert res.recovered.shape == (64, 64)
-    assert imaging.read_image(tmp_path / "rec.png").shape == (64, 64)
+    res = solve(cfg, out=tmp_path / "run", input=tmp_path / "low.png",
+                output=tmp_path / "rec.png")
+    assert "recovered" not in res.metrics and res.problem.model.truth is None
+    assert res.params["image"].shape == (64, 64)
+    assert images.read_image(tmp_path / "rec.png").shape == (64, 64)
 
 
 def test_sweep(tmp_path):
     cfg = _cfg(tmp_path, **{"optimizer.iterations": 5, "data.size": 32})
-    out = sweep_superres(cfg, "regularization.0.weight", [1e-3, 1e-2], tmp_path / "sw")
-    assert len(out["results"]) == 2 and out["best"] in (0, 1)
+    out = sweep(cfg, "regularization.0.weight", [1e-3, 1e-2], tmp_path / "sw")
+    assert len(out.rows) == 2 and out.best in (0, 1) and out.score == "psnr"
+    assert out.rows[out.best]["psnr"] == max(r["psnr"] for r in out.rows)
     assert (tmp_path / "sw" / "sweep.png").exists() and (tmp_path / "sw" / "sweep.csv").exists()
 
 
@@ -98,11 +98,11 @@ def test_errors(tmp_path):
     with pytest.raises(ConfigError, match="model.factor"):
         _cfg(tmp_path, **{"model.factor": 2.5})
     with pytest.raises(ConfigError, match="model.blur"):
-        solve_superres(_cfg(tmp_path, **{"data.size": 8, "model.blur.sigma": 3.0}))
+        solve(_cfg(tmp_path, **{"data.size": 8, "model.blur.sigma": 3.0}))
     with pytest.raises(InputError, match="nothing.png"):
-        solve_superres(_cfg(tmp_path, **{"data.image": "nothing.png"}))
-    imaging.save_image(tmp_path / "low.png", np.zeros((10, 10)))
+        solve(_cfg(tmp_path, **{"data.image": "nothing.png"}))
+    images.save_image(tmp_path / "low.png", np.zeros((10, 10)))
     with pytest.raises(ConfigError, match="data.observation"):  # 10 × 2 != 64
-        solve_superres(_cfg(tmp_path, **{"data.observation": "low.png"}))
+        solve(_cfg(tmp_path, **{"data.observation": "low.png"}))
     with pytest.raises(ConfigError, match="model.factor"):
-        solve_superres(_cfg(tmp_path, **{"model.sampling": "area", "model.factor": 3}))
+        solve(_cfg(tmp_path, **{"model.sampling": "area", "model.factor": 3}))

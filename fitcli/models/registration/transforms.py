@@ -1,4 +1,4 @@
-"""Image registration as model fitting: transforms, similarity terms, the multiscale solve.
+"""Registration's pieces on one pyramid level: transforms, similarity terms, the objective.
 
 Minimise  D(moving ∘ φ_θ, fixed) + Σ_k w_k R_k(u)  over θ, where φ_θ(x) = x + u_θ(x) and
 moving ∘ φ is sampled by the warp primitives (cubic B-spline by default), level by level
@@ -20,22 +20,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 
-from .. import engine as fe
-from ..engine import Tensor
-from ..errors import ConfigError
-from ..losses import Loss
-from ..losses import register as register_loss
-from ..operators.pyramid import pyramid, upsample_field
-from ..operators.warp import identity_grid, spline_coefficients, warp_cubic, warp_linear
-from ..registration import load_registration_data
-from ..regularizers.fields import FIELD_REGULARIZERS
-from .base import Model, check_choice
+from ... import engine as fe
+from ...engine import Tensor
+from ...errors import ConfigError
+from ...operators.pyramid import pyramid, upsample_field
+from ...operators.warp import identity_grid, spline_coefficients, warp_cubic, warp_linear
 
-__all__ = ["NCC", "TRANSFORMS", "Level", "RegistrationModel", "Similarity", "Transform",
+__all__ = ["TRANSFORMS", "Level", "Similarity", "Transform", "affine_info", "build_levels",
+           "coarsen_affine",
            "level_objective", "make_similarity", "make_transform"]
 
 
@@ -184,8 +179,8 @@ class Similarity:
         self.type, self.window, self.eps = type, window, float(eps)
         self._box = None
         if window is not None:
-            from ..operators.blur import Blur
-            from ..operators.kernels import box
+            from ...operators.blur import Blur
+            from ...operators.kernels import box
 
             self._box = Blur(box(window), "symmetric")
 
@@ -202,7 +197,7 @@ class Similarity:
             num = fe.sum(a * b)
             den = fe.sqrt(fe.sum(a * a) * float(np.sum(b * b)) + self.eps)
             return 1.0 - num / den
-        from ..operators.blur import blur
+        from ...operators.blur import blur
 
         box = self._box
         mw, mf = blur(warped, box), blur(Tensor(fixed), box).data
@@ -256,104 +251,19 @@ def build_levels(fixed: np.ndarray, moving: np.ndarray, levels: int, interpolati
     return [Level(i, fp[i], mp[i], interpolation, boundary) for i in range(levels - 1, -1, -1)]
 
 
-# -- the model kind `registration` (single-level fit for `fitcli train`; `solve` is multiscale) --
-class RegistrationModel(Model):
-    """Registration of ``moving`` to ``fixed``: the parameter θ is the transform.
-
-    ``fitcli solve`` runs the multiscale solve (:func:`fitcli.registration_solve.
-    solve_registration`, ``levels`` and per-level ``iterations``); ``fitcli train`` fits θ on
-    the finest level only with the shared fit loop (no pyramid, no ``pre``).
-    """
-
-    name = "registration"
-    load_data = staticmethod(load_registration_data)
-    default_loss = "ssd"
-    main_metric = "loss"
-    batchable = False
-    tiny = {"data.resize": 32, "model.levels": 2, "model.iterations": 5}
-
-    def __init__(self, data, *,
-                 transform: Literal["translation", "affine", "displacement"] = "displacement",
-                 levels: int = 3, iterations: int | list[int] | None = None,
-                 pre: Literal["affine"] | None = None,
-                 interpolation: Literal["cubic", "linear"] = "cubic",
-                 boundary: Literal["border", "zeros"] = "border"):
-        super().__init__(data)
-        if not (isinstance(levels, int) and levels >= 1):
-            raise ConfigError("model.levels", "a positive integer", levels)
-        if pre is not None and transform != "displacement":
-            raise ConfigError("model.pre", "null unless transform is displacement", pre)
-        check_choice("model.interpolation", interpolation, ("cubic", "linear"))
-        check_choice("model.boundary", boundary, ("border", "zeros"))
-        self.transform = make_transform(transform)
-        self.options = {"transform": transform, "levels": levels, "iterations": iterations,
-                        "pre": pre, "interpolation": interpolation, "boundary": boundary}
-        ex = data.extras
-        self.level = Level(0, ex["fixed"], ex["moving"], interpolation, boundary)
-        self.truth = ex.get("truth")
-
-    def param_shapes(self) -> dict[str, tuple]:
-        return {"theta": self.transform.param_shape(self.level.shape)}
-
-    def init_params(self, params, rng) -> None:
-        params["theta"][...] = 0.0
-
-    data_formulas = {"ssd": "½Σ(moving ∘ φ − fixed)²"}
-    # regularizer names mean the displacement-field versions (per component, (2, H, W))
-    regularizers = FIELD_REGULARIZERS
-
-    def regularized(self) -> list[str]:
-        return ["theta"] if self.transform.name == "displacement" else []
-
-    def forward(self, params, inputs=None) -> Tensor:
-        """The warped moving image moving(x + u_θ(x)), shape (H, W)."""
-        u = self.transform.field(params["theta"], self.level)
-        return self.level.warp(u + self.level.grid)
-
-    def data_term(self, params, loss, inputs, targets) -> Tensor:
-        return loss(self.forward(params), self.level.fixed)
-
-    def displacement(self, params) -> np.ndarray:
-        return self.transform.displacement(np.asarray(params["theta"]), self.level)
-
-    def param_metrics(self, params) -> dict[str, float]:
-        from ..registration import endpoint_error, fold_fraction
-
-        u = self.displacement(params)
-        m = {"fold_fraction": fold_fraction(u)}
-        if self.truth is not None:
-            m.update(endpoint_error(u, self.truth))
-        return m
-
-    def save_outputs(self, run_dir, params, data) -> list[str]:
-        from ..operators.warp import warp
-        from ..registration_outputs import write_outputs
-
-        u = self.displacement(params)
-        warped = warp(self.level.moving, u, order=3 if self.level.interpolation == "cubic"
-                      else 1, boundary=self.level.boundary)
-        return write_outputs(run_dir, self.level.fixed, self.level.moving, warped, u, [],
-                             self.truth)
-
-    def describe(self) -> str:
-        return (f"moving(x + u_θ(x)) vs fixed, {self.transform.name} transform, "
-                f"{self.level.interpolation} interpolation, {self.level.shape[0]}x"
-                f"{self.level.shape[1]}")
+def coarsen_affine(theta: np.ndarray, fine: Level, coarse: Level) -> np.ndarray:
+    """Inverse of :meth:`Affine.refine`: θ of a fine level expressed on the next coarser."""
+    _, s_c = _centre_and_scale(coarse.shape)
+    _, s_f = _centre_and_scale(fine.shape)
+    out = np.array(theta, dtype=float)
+    out[:4] = theta[:4] / s_f * s_c
+    out[4:] = theta[4:] / 2.0
+    return out.astype(theta.dtype)
 
 
-@register_loss
-class NCC(Loss):
-    """1 − normalised cross-correlation of the warped and fixed images; with ``window``
-    (odd, pixels) 1 − the mean local NCC over window × window boxes."""
-
-    name = "ncc"
-    tasks = ("image",)
-    formula = "1 − NCC(moving ∘ φ, fixed)"
-
-    def __init__(self, *, window: int | None = None, eps: float = 1e-6):
-        self.similarity = Similarity("ncc", window, eps)
-
-    def __call__(self, pred: Tensor, target: np.ndarray) -> Tensor:
-        return self.similarity(pred, np.asarray(target, dtype=pred.dtype).reshape(pred.shape))
-
-
+def affine_info(theta: np.ndarray, level: Level) -> dict:
+    """Matrix, shift, rotation angle (degrees) and scale of an affine θ on ``level``."""
+    m, t = Affine().matrix(theta, level)
+    scale = float(np.sqrt(abs(np.linalg.det(m))))
+    angle = float(np.degrees(np.arctan2(m[1, 0] - m[0, 1], m[0, 0] + m[1, 1])))
+    return {"matrix": m, "shift": t, "angle": angle, "scale": scale}

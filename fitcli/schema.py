@@ -1,0 +1,128 @@
+"""Introspection of the registries: ``fitcli list`` (names, options, defaults) and
+``fitcli schema`` (a JSON Schema of the config format, for editors). Read from the
+code: a component's keyword-only constructor arguments are its options."""
+
+from __future__ import annotations
+
+import inspect
+import types
+from pathlib import Path
+from typing import Any, Literal, Union, get_args, get_origin
+
+from . import config as C
+
+__all__ = ["describe_registry", "json_schema"]
+
+
+def _doc(obj) -> str:
+    doc = inspect.getdoc(obj) or ""
+    return doc.strip().splitlines()[0] if doc.strip() else ""
+
+
+def describe_registry(kind: str) -> list[dict]:
+    """Names of one registry with a one-line doc and their options (name → default)."""
+    reg = C.registries()[kind]
+    rows = []
+    for name, obj in reg.items():
+        if kind == "datasets":
+            rows.append({"name": name, "doc": f"[{obj.family}] {obj.doc}",
+                         "options": dict(obj.options)})
+            continue
+        opts = {o.name: ("(required)" if o.required else o.default)
+                for o in C.options_of(obj).values()}
+        if kind == "models":
+            data = {f"data.{o.name}": ("(required)" if o.required else o.default)
+                    for o in C.options_of(obj.load_data).values()}
+            opts.update(data)
+        if kind == "regularizers":
+            opts = {"weight": "(required)", **opts}
+            if not getattr(obj, "smooth", True):
+                opts["(non-smooth)"] = "prox"
+        rows.append({"name": name, "doc": _doc(obj), "options": opts})
+    return rows
+
+
+def _json_type(ann) -> dict:
+    origin = get_origin(ann)
+    if ann is None or ann is Any:
+        return {}
+    if origin is Literal:
+        return {"enum": list(get_args(ann))}
+    if origin in (Union, types.UnionType):
+        return {"anyOf": [_json_type(a) for a in get_args(ann)]}
+    if origin in (list, tuple) or ann in (list, tuple):
+        args = get_args(ann)
+        item = _json_type(args[0]) if args else {}
+        return {"anyOf": [{"type": "array", "items": item}, item]} if item else {"type": "array"}
+    simple = {bool: "boolean", int: "integer", float: "number", str: "string", Path: "string",
+              dict: "object", type(None): "null"}
+    if ann is float:  # PyYAML reads 1e-3 as a string; fitcli accepts it
+        return {"anyOf": [{"type": "number"}, {"type": "string", "pattern": C.NUMBER_PATTERN}]}
+    return {"type": simple[ann]} if ann in simple else {}
+
+
+def _props(fn, extra: dict | None = None) -> dict:
+    props, required = {}, []
+    for o in C.options_of(fn).values():
+        p = _json_type(o.annotation)
+        if not o.required and o.default is not None:
+            p["default"] = list(o.default) if isinstance(o.default, tuple) else o.default
+        elif o.required:
+            required.append(o.name)
+        props[o.name] = p
+    props.update(extra or {})
+    out = {"type": "object", "properties": props, "additionalProperties": False}
+    if required:
+        out["required"] = required
+    return out
+
+
+def _typed(name: str, fn, doc: str, extra: dict | None = None) -> dict:
+    s = _props(fn, {"type": {"const": name}, **(extra or {})})
+    s["required"] = ["type", *s.get("required", [])]
+    s["description"] = doc
+    return s
+
+
+def json_schema() -> dict:
+    """A JSON Schema (draft-07) of the config format, generated from the registries."""
+    reg = C.registries()
+    num = _json_type(float)
+    stop = {"iterations": {"type": "integer", "minimum": 1, "default": C.STOP_KEYS["iterations"]},
+            "tol": {**num, "default": 0.0}, "rtol": {**num, "default": 0.0},
+            "time_limit": {"anyOf": [num, {"type": "null"}]}}
+    weight = {"weight": num}
+    models = reg["models"]
+    losses = {**reg["losses"]}     # with the names a model kind declares (registration: ncc)
+    for m in models.values():
+        losses.update(getattr(m, "losses", {}))
+    return {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "title": "fitcli config",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["model", "optimizer"],
+        "properties": {
+            "name": {"type": "string", "pattern": r"^[\w.\-]+$"},
+            "seed": {"type": "integer", "minimum": 0, "default": 0},
+            "dtype": {"enum": ["float64", "float32"], "default": "float64"},
+            "data": {"type": "object"},
+            "model": {"oneOf": [_typed(n, c, _doc(c)) for n, c in models.items()]},
+            "loss": {"anyOf": [{"enum": list(losses)}]
+                     + [_typed(n, c, _doc(c)) for n, c in losses.items()]},
+            "regularization": {"type": "array", "items": {"oneOf": [
+                {**_typed(n, c, _doc(c), weight),
+                 "required": ["type", "weight"]} for n, c in reg["regularizers"].items()]}},
+            "optimizer": {"oneOf": [_typed(n, c, _doc(c), stop)
+                                    for n, c in reg["optimizers"].items()]},
+            "output": {"type": "object", "additionalProperties": False, "properties": {
+                "dir": {"type": "string"},
+                "every": {"type": "integer", "minimum": 1, "default": C.OUTPUT_KEYS["every"]},
+                "checkpoint_every": {"type": "integer", "minimum": 1,
+                                     "default": C.OUTPUT_KEYS["checkpoint_every"]},
+                "plot": {"type": "boolean", "default": True}}},
+        },
+        "allOf": [{"if": {"properties": {"model": {"properties": {"type": {"const": n}}}}},
+                   "then": {"properties": {"data": _props(c.load_data)}}}
+                  for n, c in models.items()],
+    }
