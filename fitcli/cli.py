@@ -338,10 +338,10 @@ def list_(
 ) -> None:
     """The names a config may use, with their options and defaults (from the registries)."""
     from .api import describe_registry
-    from .config import _hint
+    from .errors import did_you_mean
 
     if kind is not None and kind not in KINDS:
-        hint = _hint(kind, KINDS)
+        hint = did_you_mean(kind, KINDS)
         raise fail(FitcliError(f"list: expected one of {', '.join(KINDS)}, got {kind!r}"
                                + (f" ({hint})" if hint else "")))
     for k in [kind] if kind else KINDS:

@@ -12,7 +12,6 @@ whatever each reports (a minibatch loss, a loss at an extrapolated point).
 
 from __future__ import annotations
 
-import difflib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -21,8 +20,9 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from .errors import ConfigError
-from .optim import OPTIMIZERS, option_defaults
+from .config import coerce, construct, options_of
+from .errors import ConfigError, did_you_mean
+from .optim import OPTIMIZERS
 from .optim.base import Closure
 
 
@@ -53,10 +53,9 @@ def parse_spec(spec: str) -> tuple[str, dict]:
     parts = spec.strip().split(":")
     name = parts[0].strip()
     if name not in OPTIMIZERS:
-        close = difflib.get_close_matches(name, list(OPTIMIZERS), n=1)
         raise ConfigError("--optimizers", "one of " + " | ".join(OPTIMIZERS), name,
-                          f"did you mean {close[0]!r}?" if close else "")
-    allowed = option_defaults(OPTIMIZERS[name])
+                          did_you_mean(name, OPTIMIZERS))
+    allowed = options_of(OPTIMIZERS[name])
     options = {}
     for part in parts[1:]:
         key, sep, value = part.partition("=")
@@ -64,11 +63,11 @@ def parse_spec(spec: str) -> tuple[str, dict]:
         if not sep or not key:
             raise ConfigError(f"--optimizers {spec}", "options as key=value", part)
         if key not in allowed:
-            close = difflib.get_close_matches(key, list(allowed), n=1)
             raise ConfigError(f"--optimizers {spec}", f"an option of {name}: "
-                              + ", ".join(allowed), key,
-                              f"did you mean {close[0]!r}?" if close else "")
-        options[key] = yaml.safe_load(value)
+                              + ", ".join(allowed), key, did_you_mean(key, allowed))
+        # typed like a config's optimizer section (PyYAML reads 1e-3 as a string)
+        options[key] = coerce(yaml.safe_load(value), allowed[key].annotation,
+                              f"--optimizers {spec}")
     return name, options
 
 
@@ -90,7 +89,8 @@ def run_one(spec: str, closure: Closure, x0: np.ndarray, *, iterations: int,
     name, options = parse_spec(spec)
     cls = OPTIMIZERS[name]
     x = x0.copy()
-    opt = cls(x, rng=np.random.default_rng(seed), n_samples=n_samples, **options)
+    opt = construct(cls, "optimizer", x, rng=np.random.default_rng(seed), n_samples=n_samples,
+                    **options)
     stepping = closure
     if nonsmooth:
         if getattr(cls, "handles_nonsmooth", False):

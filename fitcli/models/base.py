@@ -17,7 +17,8 @@ YAML options
     ``str`` / ``Literal[...]``), and a parameter without a default is
     required. Defaults are the documented defaults (``fitcli list models``
     and ``fitcli schema`` read them from the signature). Validate ranges in
-    ``__init__`` and raise ``ConfigError("model.<key>", expected, got)``::
+    ``__init__`` and raise ``ConfigError("model.<key>", expected, got)`` (or
+    :func:`check_choice`, the one of :mod:`fitcli.errors`)::
 
         class MLP(Model):
             name = "mlp"
@@ -90,9 +91,10 @@ from typing import ClassVar
 import numpy as np
 
 from ..engine import Tensor, no_grad
-from ..errors import ConfigError
+from ..errors import check_choice  # re-exported: model kinds validate with it
 
-__all__ = ["Model", "ParamVector", "classification_metrics", "regression_metrics"]
+__all__ = ["Model", "ParamVector", "check_choice", "classification_metrics",
+           "regression_metrics"]
 
 
 class ParamVector:
@@ -166,6 +168,10 @@ class Model:
     # how the data term reads for this model, by loss name (default: the loss's formula)
     data_formulas: ClassVar[dict[str, str]] = {}
     tiny: ClassVar[dict] = {}                # --set overrides for a tiny run (tests, gradcheck)
+    # names only this kind's configs may use, laid over the global LOSSES / REGULARIZERS
+    # (registration: ncc; tv / diffusion / ... of a displacement field)
+    losses: ClassVar[dict[str, type]] = {}
+    regularizers: ClassVar[dict[str, type]] = {}
 
     def __init__(self, data, **options):
         self.data = data
@@ -223,8 +229,3 @@ class Model:
         return self.name
 
 
-def check_choice(field: str, value, choices) -> str:
-    """Validate a string option against its allowed values."""
-    if value not in choices:
-        raise ConfigError(field, "one of " + ", ".join(map(str, choices)), value)
-    return value
