@@ -282,10 +282,17 @@ def registries() -> dict[str, dict]:
     from .data import DATASETS
     from .losses import LOSSES
     from .models import MODELS
-    from .regularizers import REGULARIZERS
     from .optim import OPTIMIZERS
+    from .regularizers import REGULARIZERS
     return {"models": MODELS, "losses": LOSSES, "optimizers": OPTIMIZERS,
             "datasets": DATASETS, "regularizers": REGULARIZERS}
+
+
+def model_owned(kind: str, reg: dict | None = None) -> list[tuple[str, str, type]]:
+    """``(model kind, name, class)`` for every name a model kind adds to ``kind``."""
+    reg = registries() if reg is None else reg
+    return [(m, name, cls) for m, model_cls in reg["models"].items()
+            for name, cls in getattr(model_cls, kind, {}).items()]
 
 
 def own_registry(kind: str, model_cls, reg: dict | None = None) -> dict:

@@ -6,8 +6,10 @@ How a model kind plugs in (mlp, rnn, superres, registration, testfn, ...)
    attributes ``name`` (the YAML ``model.type``), ``load_data`` (the function
    that builds its :class:`~fitcli.data.base.Dataset` from the ``data:``
    section), ``default_loss`` and ``main_metric``.
-2. List the module in ``KIND_MODULES`` in ``fitcli/models/__init__.py``: every
-   Model subclass defined there with its own ``name`` enters ``MODELS``.
+2. List the class in ``MODELS`` in ``fitcli/models/__init__.py``. Losses
+   and regularizers only this kind can use go in its class attributes
+   ``losses`` / ``regularizers`` (name → class), which the config lays over
+   the global ``LOSSES`` / ``REGULARIZERS`` for configs of this kind.
 
 YAML options
     The keyword-only arguments of ``__init__`` after ``data`` ARE the YAML

@@ -28,7 +28,6 @@ from .. import engine as fe
 from ..engine import Tensor
 from ..errors import ConfigError
 from ..losses import Loss
-from ..losses import register as register_loss
 from ..operators.pyramid import pyramid, upsample_field
 from ..operators.warp import identity_grid, spline_coefficients, warp_cubic, warp_linear
 from ..registration import load_registration_data
@@ -256,6 +255,21 @@ def build_levels(fixed: np.ndarray, moving: np.ndarray, levels: int, interpolati
     return [Level(i, fp[i], mp[i], interpolation, boundary) for i in range(levels - 1, -1, -1)]
 
 
+class NCC(Loss):
+    """1 − normalised cross-correlation of the warped and fixed images; with ``window``
+    (odd, pixels) 1 − the mean local NCC over window × window boxes."""
+
+    name = "ncc"
+    tasks = ("image",)
+    formula = "1 − NCC(moving ∘ φ, fixed)"
+
+    def __init__(self, *, window: int | None = None, eps: float = 1e-6):
+        self.similarity = Similarity("ncc", window, eps)
+
+    def __call__(self, pred: Tensor, target: np.ndarray) -> Tensor:
+        return self.similarity(pred, np.asarray(target, dtype=pred.dtype).reshape(pred.shape))
+
+
 # -- the model kind `registration` (single-level fit for `fitcli train`; `solve` is multiscale) --
 class RegistrationModel(Model):
     """Registration of ``moving`` to ``fixed``: the parameter θ is the transform.
@@ -299,6 +313,7 @@ class RegistrationModel(Model):
         params["theta"][...] = 0.0
 
     data_formulas = {"ssd": "½Σ(moving ∘ φ − fixed)²"}
+    losses = {NCC.name: NCC}       # a similarity of two images: registration's own loss
     # regularizer names mean the displacement-field versions (per component, (2, H, W))
     regularizers = FIELD_REGULARIZERS
 
@@ -339,21 +354,3 @@ class RegistrationModel(Model):
         return (f"moving(x + u_θ(x)) vs fixed, {self.transform.name} transform, "
                 f"{self.level.interpolation} interpolation, {self.level.shape[0]}x"
                 f"{self.level.shape[1]}")
-
-
-@register_loss
-class NCC(Loss):
-    """1 − normalised cross-correlation of the warped and fixed images; with ``window``
-    (odd, pixels) 1 − the mean local NCC over window × window boxes."""
-
-    name = "ncc"
-    tasks = ("image",)
-    formula = "1 − NCC(moving ∘ φ, fixed)"
-
-    def __init__(self, *, window: int | None = None, eps: float = 1e-6):
-        self.similarity = Similarity("ncc", window, eps)
-
-    def __call__(self, pred: Tensor, target: np.ndarray) -> Tensor:
-        return self.similarity(pred, np.asarray(target, dtype=pred.dtype).reshape(pred.shape))
-
-
