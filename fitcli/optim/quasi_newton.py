@@ -242,8 +242,8 @@ class BFGS(QuasiNewton):
 
     name = "bfgs"
 
-    def __init__(self, x, *, step: float | str = "wolfe", bounds: list[float | None] | None = None, rng=None,
-                 n_samples=None):
+    def __init__(self, x, *, step: float | str = "wolfe",
+                 bounds: list[float | None] | None = None, rng=None, n_samples=None):
         super().__init__(x, step=step, bounds=bounds, rng=rng, n_samples=n_samples)
         if x.size > 5000:
             raise ConfigError("optimizer.type", "lbfgs for more than 5000 parameters",
