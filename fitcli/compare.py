@@ -12,7 +12,6 @@ across methods whatever each reports (a minibatch loss, a loss at an extrapolate
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,8 +20,9 @@ import numpy as np
 import yaml
 
 from . import config as C
-from .errors import ConfigError
-from .optim import OPTIMIZERS, option_defaults
+from .config import coerce, options_of
+from .errors import ConfigError, did_you_mean
+from .optim import OPTIMIZERS
 from .optim.base import Closure
 from .problem import Problem, build, make_closure
 
@@ -55,10 +55,9 @@ def parse_spec(spec: str) -> tuple[str, dict]:
     parts = spec.strip().split(":")
     name = parts[0].strip()
     if name not in OPTIMIZERS:
-        close = difflib.get_close_matches(name, list(OPTIMIZERS), n=1)
         raise ConfigError("--optimizers", "one of " + " | ".join(OPTIMIZERS), name,
-                          f"did you mean {close[0]!r}?" if close else "")
-    allowed = option_defaults(OPTIMIZERS[name])
+                          did_you_mean(name, OPTIMIZERS))
+    allowed = options_of(OPTIMIZERS[name])
     options = {}
     for part in parts[1:]:
         key, sep, value = part.partition("=")
@@ -66,11 +65,11 @@ def parse_spec(spec: str) -> tuple[str, dict]:
         if not sep or not key:
             raise ConfigError(f"--optimizers {spec}", "options as key=value", part)
         if key not in allowed:
-            close = difflib.get_close_matches(key, list(allowed), n=1)
             raise ConfigError(f"--optimizers {spec}", f"an option of {name}: "
-                              + ", ".join(allowed), key,
-                              f"did you mean {close[0]!r}?" if close else "")
-        options[key] = yaml.safe_load(value)
+                              + ", ".join(allowed), key, did_you_mean(key, allowed))
+        # typed like a config's optimizer section (PyYAML reads 1e-3 as a string)
+        options[key] = coerce(yaml.safe_load(value), allowed[key].annotation,
+                              f"--optimizers {spec}")
     return name, options
 
 
@@ -100,7 +99,8 @@ def _spec_config(cfg: C.Config, spec: str, iterations: int | None) -> C.Config:
     try:
         return C.resolve(raw, cfg.base_dir, cfg.name)
     except ConfigError as exc:
-        raise ConfigError(f"--optimizers {spec}", exc.expected, exc.got, exc.hint) from None
+        raise ConfigError(f"--optimizers {spec}: {exc.field}", exc.expected, exc.got,
+                          exc.hint) from None
 
 
 def run_one(cfg: C.Config, spec: str, base: Problem, full, *, iterations: int | None = None,
@@ -112,7 +112,8 @@ def run_one(cfg: C.Config, spec: str, base: Problem, full, *, iterations: int | 
     try:
         problem = build(spec_cfg, data=base.data)
     except ConfigError as exc:
-        raise ConfigError(f"--optimizers {spec}", exc.expected, exc.got, exc.hint) from None
+        raise ConfigError(f"--optimizers {spec}: {exc.field}", exc.expected, exc.got,
+                          exc.hint) from None
     x0 = problem.params.flat.copy()
     track = x0.size == 2
     losses, secs, nfev = [full(x0)], [0.0], [0]

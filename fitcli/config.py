@@ -4,15 +4,17 @@ Reading: a safe loader that rejects duplicate keys. Overrides: ``--set a.b=v``
 (values parsed as YAML). Validation, before any compute: every key of every
 section is checked against the schema of the component it configures — a
 component's keyword-only constructor arguments ARE its YAML options, coerced
-to their annotations (``1e-3`` becomes a float where a float is expected).
-Errors name the dotted field path, what was expected and what was found, and
-suggest the closest valid name for an unknown key or component.
+to their annotations (``1e-3`` becomes a float where a float is expected), so
+components receive typed values and only check ranges. Errors name the dotted
+field path, what was expected and what was found, and suggest the closest valid
+name for an unknown key or component. A component raises
+:class:`~fitcli.errors.OptionError` naming its bare option; :func:`construct`
+re-raises it on the component's section (``step`` → ``optimizer.step``).
 """
 
 from __future__ import annotations
 
 import copy
-import difflib
 import inspect
 import re
 import types
@@ -23,7 +25,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 import yaml
 
-from .errors import ConfigError, InputError
+from .errors import ConfigError, InputError, OptionError, did_you_mean
 
 TOP_KEYS = ("name", "seed", "dtype", "data", "model", "loss", "regularization", "optimizer",
             "output")
@@ -32,6 +34,7 @@ OUTPUT_KEYS = {"dir": None, "every": 10, "checkpoint_every": 50, "plot": True}
 SKIP_ARGS = {"self", "data", "x", "rng", "n_samples", "ctx"}
 NUMBER_PATTERN = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(inf|nan)$"
 _NUMBER = re.compile(NUMBER_PATTERN, re.I)
+_INTEGER = re.compile(r"^[+-]?\d+$")
 
 
 # -- reading ----------------------------------------------------------------------------
@@ -183,7 +186,7 @@ def coerce(value, ann, path: str):
         choices = get_args(ann)
         if value in choices:
             return value
-        raise ConfigError(path, describe_type(ann), value, _hint(value, choices))
+        raise ConfigError(path, describe_type(ann), value, did_you_mean(value, choices))
     if origin in (list, tuple) or ann in (list, tuple):
         args = get_args(ann)
         if not isinstance(value, (list, tuple)):
@@ -197,6 +200,8 @@ def coerce(value, ann, path: str):
             return value
         if isinstance(value, float) and value.is_integer():
             return int(value)
+        if isinstance(value, str) and _INTEGER.match(value.strip()):
+            return int(value)  # a number written as a string, like floats below
     elif ann is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
@@ -213,17 +218,12 @@ def coerce(value, ann, path: str):
     raise ConfigError(path, describe_type(ann), value)
 
 
-def _hint(value, choices) -> str:
-    close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1, cutoff=0.5)
-    return f"did you mean {close[0]!r}?" if close else ""
-
-
 def check_keys(section: dict, allowed, path: str) -> None:
     """Unknown keys → error with the closest valid name."""
     for key in section:
         if key not in allowed:
             full = f"{path}.{key}" if path else str(key)
-            hint = _hint(key, allowed) or "valid keys: " + ", ".join(allowed)
+            hint = did_you_mean(key, allowed) or "valid keys: " + ", ".join(allowed)
             raise ConfigError(full, "a known key", None, hint) from None
 
 
@@ -242,6 +242,22 @@ def resolve_options(section: dict, fn, path: str, extra=()) -> dict:
     return out
 
 
+def construct(cls, section: str, *args, **options):
+    """``cls(*args, **options)``; an OptionError comes back on the path ``<section>.<option>``."""
+    try:
+        return cls(*args, **options)
+    except OptionError as exc:
+        raise exc.at(section) from None
+
+
+def _check_optimizer(cls, options: dict) -> None:
+    """Build the optimizer once on a one-element vector, so that its range checks run
+    before any data is loaded and their errors name ``optimizer.<option>``."""
+    import numpy as np
+
+    construct(cls, "optimizer", np.zeros(1), **options)
+
+
 def _component(value, registry: dict, path: str, default: str | None = None):
     """``type`` of a section (string or mapping) → (name, class, remaining options)."""
     if value is None and default is not None:
@@ -255,22 +271,36 @@ def _component(value, registry: dict, path: str, default: str | None = None):
     name = value["type"]
     if name not in registry:
         raise ConfigError(f"{path}.type", "one of " + ", ".join(registry), name,
-                          _hint(name, registry))
+                          did_you_mean(name, registry))
     return name, registry[name], {k: v for k, v in value.items() if k != "type"}
 
 
 def registries() -> dict[str, dict]:
-    """Every registry, imported here (and only here) so that config stays light to import."""
+    """Every global registry, imported here (and only here) so that config stays light to
+    import. A model kind may add names of its own (``Model.losses``, ``Model.regularizers``),
+    which :func:`own_registry` lays over these for that kind."""
     from .data import DATASETS
     from .losses import LOSSES
     from .models import MODELS
+    from .optim import OPTIMIZERS
     from .regularizers import REGULARIZERS
-    try:
-        from .optim import OPTIMIZERS
-    except ImportError:  # the optimizer package not yet present
-        OPTIMIZERS = {}
     return {"models": MODELS, "losses": LOSSES, "optimizers": OPTIMIZERS,
             "datasets": DATASETS, "regularizers": REGULARIZERS}
+
+
+def model_owned(kind: str, reg: dict | None = None) -> list[tuple[str, str, type]]:
+    """``(model kind, name, class)`` for every name a model kind adds to ``kind``."""
+    reg = registries() if reg is None else reg
+    return [(m, name, cls) for m, model_cls in reg["models"].items()
+            for name, cls in getattr(model_cls, kind, {}).items()]
+
+
+def own_registry(kind: str, model_cls, reg: dict | None = None) -> dict:
+    """The names a config of ``model_cls`` may use for ``kind`` (``losses`` or
+    ``regularizers``): the global ones, with the model kind's own laid over them (a kind
+    may give a name its own meaning: registration's ``tv`` acts on a displacement field)."""
+    reg = registries() if reg is None else reg
+    return {**reg[kind], **getattr(model_cls, kind, {})}
 
 
 # -- the resolved config ---------------------------------------------------------------
@@ -316,19 +346,18 @@ def resolve(raw: dict, base_dir: str | Path = ".", default_name: str = "run") ->
     data = resolve_options(data_raw, model_cls.load_data, "data")
 
     loss_name, loss_cls, loss_raw = _component(raw.get("loss"),
-                                               {**reg["losses"],
-                                                **getattr(model_cls, "losses", {})},
-                                               "loss", default=model_cls.default_loss)
+                                               own_registry("losses", model_cls, reg), "loss",
+                                               default=model_cls.default_loss)
     loss = resolve_options(loss_raw, loss_cls, "loss")
 
-    # a model kind may give a name its own meaning (registration: tv of a displacement field)
     regs = _regularization(raw.get("regularization"),
-                           {**reg["regularizers"], **getattr(model_cls, "regularizers", {})})
+                           own_registry("regularizers", model_cls, reg))
 
     opt_raw = _section(raw, "optimizer")
     opt_name, opt_cls, opt_rest = _component(opt_raw or None, reg["optimizers"], "optimizer")
     stop_raw = {k: opt_rest.pop(k) for k in list(opt_rest) if k in STOP_KEYS}
     optimizer = resolve_options(opt_rest, opt_cls, "optimizer", extra=STOP_KEYS)
+    _check_optimizer(opt_cls, optimizer)
     stop = _stop(stop_raw)
     shown_stop = dict(stop)
     per_stage = getattr(model_cls, "per_stage_iterations", None)

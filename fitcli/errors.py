@@ -1,6 +1,17 @@
-"""Errors a user causes. The CLI turns each into one line on stderr and an exit code."""
+"""Errors a user causes. The CLI turns each into one line on stderr and an exit code.
+
+Validation vocabulary: a component (optimizer, model, loss, regularizer) knows the names
+of its own options but not where it sits in a config, so it raises :class:`OptionError`
+naming the bare option (``step``); the config, which built it from ``optimizer:``,
+re-raises that as a :class:`ConfigError` on the dotted path (``optimizer.step``) with
+:meth:`OptionError.at`. :func:`check_choice` and :func:`did_you_mean` are the one
+implementation of "one of these names" and its suggestion.
+"""
 
 from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
 
 
 class FitcliError(Exception):
@@ -22,6 +33,23 @@ class ConfigError(FitcliError):
         super().__init__(msg)
 
 
+class OptionError(ConfigError):
+    """A component's own option is wrong; ``field`` is the bare option name (``step``).
+
+    A ConfigError so that a component built outside a config (a test, the library API)
+    still reports one clean line; whoever knows the component's section re-raises it
+    with :meth:`at`.
+    """
+
+    @property
+    def option(self) -> str:
+        return self.field
+
+    def at(self, section: str) -> ConfigError:
+        """The same error on the dotted path ``<section>.<option>``."""
+        return ConfigError(f"{section}.{self.field}", self.expected, self.got, self.hint)
+
+
 class InputError(FitcliError):
     """A file or image the user gave is missing, unreadable or of the wrong shape."""
 
@@ -30,3 +58,18 @@ class FitFailed(FitcliError):
     """The fit itself failed (divergence, non-finite loss): exit code 1."""
 
     exit_code = 1
+
+
+def did_you_mean(value, choices: Iterable) -> str:
+    """``"did you mean 'armijo'?"`` for the closest of ``choices`` to ``value``, or ``""``."""
+    close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1, cutoff=0.5)
+    return f"did you mean {close[0]!r}?" if close else ""
+
+
+def check_choice(option: str, value, choices: Iterable, sep: str = ", "):
+    """``value`` when it is one of ``choices``; else an OptionError with a suggestion."""
+    choices = tuple(choices)
+    if isinstance(value, str) and value in choices:
+        return value
+    raise OptionError(option, "one of " + sep.join(map(str, choices)), value,
+                      did_you_mean(value, choices))

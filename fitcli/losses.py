@@ -1,13 +1,14 @@
-"""Losses: compositions of engine ops, registered by name in ``LOSSES``.
+"""Losses: compositions of engine ops; ``LOSSES`` maps the YAML name to the class.
 
 A loss is a class whose keyword-only ``__init__`` arguments are its YAML
 options (``loss: {type: huber, delta: 1.0}``); calling it with predictions (a
 Tensor) and targets (numpy) returns the scalar data term. ``tasks`` lists the
 data tasks it accepts; ``formula`` is printed in the objective.
 
-To add one (ssd, ncc, ...): subclass :class:`Loss` in any module and decorate
-it with :func:`register`; the module must be imported once — add the import
-at the bottom of this file.
+To add one: subclass :class:`Loss` and list the class in ``LOSSES`` at the bottom
+of this file. A loss that only one model kind can use (registration's ``ncc``,
+the test functions' ``value``) belongs to that kind instead: its ``Model.losses``,
+which the config lays over ``LOSSES`` for configs of that kind.
 """
 
 from __future__ import annotations
@@ -20,15 +21,7 @@ from . import engine as fe
 from .engine import Tensor
 from .errors import ConfigError
 
-__all__ = ["LOSSES", "Loss", "register"]
-
-LOSSES: dict[str, type[Loss]] = {}
-
-
-def register(cls: type[Loss]) -> type[Loss]:
-    """Add a loss class to ``LOSSES`` under its ``name``."""
-    LOSSES[cls.name] = cls
-    return cls
+__all__ = ["LOSSES", "Loss"]
 
 
 class Loss:
@@ -52,7 +45,6 @@ def _residual(pred: Tensor, target: np.ndarray) -> Tensor:
     return pred - np.asarray(target, dtype=pred.dtype).reshape(pred.shape)
 
 
-@register
 class Logistic(Loss):
     """Mean softmax cross-entropy over samples; binary (one logit) for two classes.
 
@@ -75,7 +67,6 @@ class Logistic(Loss):
         return fe.mean(fe.logsumexp(pred, axis=-1) - picked)
 
 
-@register
 class MSE(Loss):
     """Mean of r² over samples and outputs, r = prediction − target."""
 
@@ -87,7 +78,6 @@ class MSE(Loss):
         return fe.mean(r * r)
 
 
-@register
 class L1(Loss):
     """Mean |r| (gradient 0 at r = 0)."""
 
@@ -98,7 +88,6 @@ class L1(Loss):
         return fe.mean(fe.abs(_residual(pred, target)))
 
 
-@register
 class Huber(Loss):
     """Mean Huber(r; δ): ½r² for |r| ≤ δ, δ(|r| − ½δ) beyond.
 
@@ -120,7 +109,6 @@ class Huber(Loss):
         return fe.mean(0.5 * q * q + self.delta * (a - q))
 
 
-@register
 class SSD(Loss):
     """½ Σ r² summed over pixels, r = f(θ) − y: the data term of imaging problems.
 
@@ -135,3 +123,6 @@ class SSD(Loss):
     def __call__(self, pred: Tensor, target: np.ndarray) -> Tensor:
         r = _residual(pred, target)
         return 0.5 * fe.sum(r * r)
+
+
+LOSSES: dict[str, type[Loss]] = {cls.name: cls for cls in (Logistic, MSE, L1, Huber, SSD)}

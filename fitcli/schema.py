@@ -21,9 +21,11 @@ def _doc(obj) -> str:
 
 def describe_registry(kind: str) -> list[dict]:
     """Names of one registry with a one-line doc and their options (name → default)."""
-    reg = C.registries()[kind]
+    entries = [("", name, obj) for name, obj in C.registries()[kind].items()]
+    if kind in ("losses", "regularizers"):   # a model kind's own names, marked with the kind
+        entries += [(f"[{m}] ", name, obj) for m, name, obj in C.model_owned(kind)]
     rows = []
-    for name, obj in reg.items():
+    for tag, name, obj in entries:
         if kind == "datasets":
             rows.append({"name": name, "doc": f"[{obj.family}] {obj.doc}",
                          "options": dict(obj.options)})
@@ -38,7 +40,7 @@ def describe_registry(kind: str) -> list[dict]:
             opts = {"weight": "(required)", **opts}
             if not getattr(obj, "smooth", True):
                 opts["(non-smooth)"] = "prox"
-        rows.append({"name": name, "doc": _doc(obj), "options": opts})
+        rows.append({"name": name, "doc": tag + _doc(obj), "options": opts})
     return rows
 
 
@@ -93,9 +95,10 @@ def json_schema() -> dict:
             "time_limit": {"anyOf": [num, {"type": "null"}]}}
     weight = {"weight": num}
     models = reg["models"]
-    losses = {**reg["losses"]}     # with the names a model kind declares (registration: ncc)
-    for m in models.values():
-        losses.update(getattr(m, "losses", {}))
+    # the model kinds' own names too (a name that is also global keeps the global's schema)
+    for kind in ("losses", "regularizers"):
+        reg[kind] = {**{n: c for _, n, c in C.model_owned(kind, reg)}, **reg[kind]}
+    losses = reg["losses"]
     return {
         "$schema": "http://json-schema.org/draft-07/schema#",
         "title": "fitcli config",

@@ -163,3 +163,70 @@ def test_json_schema_accepts_shipped_configs_and_rejects_typos():
     assert list(validator.iter_errors(bad))
     bad = C.apply_overrides(BASE, {"data.datset": "x"})
     assert list(validator.iter_errors(bad))
+
+
+# -- one vocabulary for validation; explicit registries ----------------------------------
+def test_did_you_mean_and_check_choice_are_the_one_helper():
+    from fitcli.errors import OptionError, check_choice, did_you_mean
+    from fitcli.models.base import check_choice as model_check_choice
+
+    assert did_you_mean("armjo", ["armijo", "wolfe"]) == "did you mean 'armijo'?"
+    assert did_you_mean("zzz", ["armijo", "wolfe"]) == ""
+    assert model_check_choice is check_choice        # model kinds import it from base
+    assert check_choice("cell", "gru", ("lstm", "gru")) == "gru"
+    with pytest.raises(OptionError) as exc:
+        check_choice("cell", "lstn", ("lstm", "gru"))
+    assert str(exc.value) == "cell: expected one of lstm, gru, got 'lstn' (did you mean 'lstm'?)"
+    moved = exc.value.at("model")
+    assert type(moved) is ConfigError and moved.field == "model.cell"
+    assert str(moved) == "model.cell: " + str(exc.value).split(": ", 1)[1]
+
+
+def test_construct_puts_an_option_error_on_the_section():
+    from fitcli.optim import OPTIMIZERS
+
+    with pytest.raises(ConfigError) as exc:
+        C.construct(OPTIMIZERS["sgd"], "optimizer", __import__("numpy").zeros(2), momentum=1.5)
+    assert exc.value.field == "optimizer.momentum" and "[0, 1)" in message(exc)
+
+
+def test_numbers_written_as_strings_are_read_as_numbers():
+    assert C.coerce("5", int, "f") == 5 and C.coerce("1e-3", float, "f") == 1e-3
+    with pytest.raises(ConfigError, match="f: expected an integer, got '5.5'"):
+        C.coerce("5.5", int, "f")
+    with pytest.raises(ConfigError, match="optimizer.iterations: expected a positive integer, "
+                                          "got 'ten'"):
+        resolve(optimizer__iterations="ten")
+
+
+def test_registries_are_explicit_tables():
+    reg = C.registries()
+    assert set(reg["models"]) == {"mlp", "rnn", "superres", "registration", "testfn"}
+    assert set(reg["losses"]) == {"logistic", "mse", "l1", "huber", "ssd"}
+    assert set(reg["regularizers"]) == {"l2", "l1", "tikhonov", "sobolev", "smooth_tv", "tv"}
+    assert {"digits", "spirals", "moons", "adding", "sine", "reber", "text"} == set(
+        reg["datasets"])
+    for kind in ("models", "losses", "regularizers", "datasets", "optimizers"):
+        assert all(obj.name == name for name, obj in reg[kind].items())
+
+
+def test_a_model_kind_owns_its_losses_and_regularizers():
+    from fitcli.models.registration import NCC, RegistrationModel
+    from fitcli.regularizers.fields import FIELD_REGULARIZERS
+
+    assert RegistrationModel.losses == {"ncc": NCC}
+    assert RegistrationModel.regularizers is FIELD_REGULARIZERS
+    own = C.own_registry("losses", RegistrationModel)
+    assert own["ncc"] is NCC and own["ssd"] is C.registries()["losses"]["ssd"]
+    # another kind's names are unknown here, with the usual suggestion
+    with pytest.raises(ConfigError, match=r"loss\.type: expected one of .*got 'ncc'"):
+        resolve(loss="ncc")
+    with pytest.raises(ConfigError, match=r"regularization\[0\]\.type: .*got 'diffusion'"):
+        resolve(regularization=[{"type": "diffusion", "weight": 1.0}])
+    testfn = C.resolve({"model": {"type": "testfn", "function": "quadratic"},
+                        "optimizer": {"type": "gd"}})
+    assert testfn.loss_cls is C.registries()["models"]["testfn"].losses["value"]
+    rows = {(r["name"], r["doc"].split("]")[0]) for r in describe_registry("losses")}
+    assert ("ncc", "[registration") in rows and ("value", "[testfn") in rows
+    regs = [r for r in describe_registry("regularizers") if r["name"] == "tv"]
+    assert [r["doc"].startswith("[registration]") for r in regs] == [False, True]

@@ -39,11 +39,11 @@ def list_(
         help="models | losses | optimizers | datasets | regularizers (default: all).")] = None,
 ) -> None:
     """The names a config may use, with their options and defaults (from the registries)."""
-    from ..config import _hint
+    from ..errors import did_you_mean
     from ..schema import describe_registry
 
     if kind is not None and kind not in KINDS:
-        hint = _hint(kind, KINDS)
+        hint = did_you_mean(kind, KINDS)
         raise fail(FitcliError(f"list: expected one of {', '.join(KINDS)}, got {kind!r}"
                                + (f" ({hint})" if hint else "")))
     for k in [kind] if kind else KINDS:

@@ -8,8 +8,8 @@ A data family (tabular, sequences, images) is one loader function::
 Its keyword-only arguments are the schema of the config's ``data:`` section
 (checked and coerced by the config exactly like a model's options; a
 parameter without a default is required). A model kind names its loader in
-its class attribute ``load_data``. Named datasets (digits, spirals, adding,
-camera, ...) are entries of ``fitcli.data.DATASETS`` (see ``DatasetEntry``).
+its class attribute ``load_data``. Named datasets (digits, spirals, adding, reber,
+...) are entries of ``fitcli.data.DATASETS`` (see ``DatasetEntry``).
 No engine imports here: data is numpy.
 """
 

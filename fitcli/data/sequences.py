@@ -30,10 +30,9 @@ from typing import Literal
 import numpy as np
 
 from ..errors import ConfigError, InputError
-from . import register
 from .base import DataContext, Dataset, DatasetEntry, resolve_path
 
-__all__ = ["ENTRIES", "REBER_SYMBOLS", "load_sequences", "reber_legal_mask", "unigram_entropy"]
+__all__ = ["SEQUENCES", "REBER_SYMBOLS", "load_sequences", "reber_legal_mask", "unigram_entropy"]
 
 KINDS = ("adding", "sine", "reber", "text")
 
@@ -281,7 +280,8 @@ def _entry(kind: str, doc: str, **options) -> DatasetEntry:
     return DatasetEntry(name=kind, family="sequences", make=make, doc=doc, options=options)
 
 
-ENTRIES: list[DatasetEntry] = [
+# the built-in sequence datasets by name (fitcli.data.DATASETS gathers every family's)
+SEQUENCES: dict[str, DatasetEntry] = {e.name: e for e in (
     _entry("adding", "adding problem: sum of two marked values in a sequence", length=50,
            samples=2000),
     _entry("sine", "next-value forecasting of noisy sums of sines", length=50, samples=2000,
@@ -289,7 +289,4 @@ ENTRIES: list[DatasetEntry] = [
     _entry("reber", "embedded Reber grammar, next-symbol prediction", length=50, samples=2000),
     _entry("text", "character-level language model on a plain-text file", length=50,
            samples=2000, path=None),
-]
-
-for _e in ENTRIES:
-    register(_e)
+)}

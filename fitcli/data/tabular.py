@@ -15,7 +15,6 @@ from typing import Literal
 import numpy as np
 
 from ..errors import ConfigError, InputError
-from . import DATASETS, register
 from .base import DataContext, Dataset, DatasetEntry, resolve_path
 
 DATASETS_DIR = Path(__file__).resolve().parents[2] / "datasets"
@@ -54,12 +53,15 @@ def _moons(ctx: DataContext, samples=None, noise=None):
     return X + noise * ctx.rng.standard_normal(X.shape), y
 
 
-register(DatasetEntry("digits", "tabular", _digits,
-                      "8x8 handwritten digits, 1797 samples, 10 classes (UCI, CC BY 4.0)"))
-register(DatasetEntry("spirals", "tabular", _spirals, "two interleaved spirals, 2 classes",
-                      {"samples": 1000, "noise": 0.02}))
-register(DatasetEntry("moons", "tabular", _moons, "two interleaving half circles, 2 classes",
-                      {"samples": 1000, "noise": 0.1}))
+# the built-in tabular datasets by name (fitcli.data.DATASETS gathers every family's)
+TABULAR: dict[str, DatasetEntry] = {e.name: e for e in (
+    DatasetEntry("digits", "tabular", _digits,
+                 "8x8 handwritten digits, 1797 samples, 10 classes (UCI, CC BY 4.0)"),
+    DatasetEntry("spirals", "tabular", _spirals, "two interleaved spirals, 2 classes",
+                 {"samples": 1000, "noise": 0.02}),
+    DatasetEntry("moons", "tabular", _moons, "two interleaving half circles, 2 classes",
+                 {"samples": 1000, "noise": 0.1}),
+)}
 
 
 # -- files ------------------------------------------------------------------------------
@@ -103,7 +105,7 @@ def load_tabular(ctx: DataContext, /, *, dataset: str, validation: float = 0.2,
 
     Parameters
     ----------
-    dataset : a name in ``DATASETS`` (digits, spirals, moons) or a path to a
+    dataset : a name in ``TABULAR`` (digits, spirals, moons) or a path to a
         ``.csv`` (header row, a ``target`` column) or ``.npz`` (``X``, ``y``)
         relative to the config file.
     validation : held-out fraction in [0, 1).
@@ -139,8 +141,8 @@ def load_tabular(ctx: DataContext, /, *, dataset: str, validation: float = 0.2,
 
 
 def _load_arrays(ctx, dataset, target, samples, noise):
-    entry = DATASETS.get(dataset)
-    if entry is not None and entry.family == "tabular":
+    entry = TABULAR.get(dataset)
+    if entry is not None:
         if (samples is not None or noise is not None) and not entry.options:
             key = "samples" if samples is not None else "noise"
             raise ConfigError(f"data.{key}", "no such option for " + dataset, None,
@@ -148,8 +150,7 @@ def _load_arrays(ctx, dataset, target, samples, noise):
         return entry.make(ctx, samples=samples, noise=noise)
     suffix = Path(dataset).suffix.lower()
     if suffix not in (".csv", ".npz"):
-        tabular = [k for k, e in DATASETS.items() if e.family == "tabular"]
-        raise ConfigError("data.dataset", "one of " + ", ".join(tabular) + " or a .csv/.npz path",
+        raise ConfigError("data.dataset", "one of " + ", ".join(TABULAR) + " or a .csv/.npz path",
                           dataset)
     for key, value in (("samples", samples), ("noise", noise)):
         if value is not None:

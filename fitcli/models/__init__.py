@@ -1,7 +1,9 @@
 """Model kinds: ``MODELS`` maps a config's ``model.type`` to its class (see base.py).
 
 To add a kind: a module ``fitcli/models/<kind>.py`` (or a package ``<kind>/``) with a
-:class:`Model` subclass, and one line in ``MODELS`` below.
+:class:`Model` subclass (class attribute ``name``), and its class in ``MODELS`` below.
+Losses and regularizers that only this kind can use are its own class attributes
+(``losses``, ``regularizers``).
 """
 
 from __future__ import annotations

@@ -6,8 +6,10 @@ How a model kind plugs in (mlp, rnn, superres, registration, testfn, ...)
    attributes ``name`` (the YAML ``model.type``), ``load_data`` (the function
    that builds its :class:`~fitcli.data.base.Dataset` from the ``data:``
    section), ``default_loss`` and ``main_metric``.
-2. List the module in ``KIND_MODULES`` in ``fitcli/models/__init__.py``: every
-   Model subclass defined there with its own ``name`` enters ``MODELS``.
+2. List the class in ``MODELS`` in ``fitcli/models/__init__.py``. Losses
+   and regularizers only this kind can use go in its class attributes
+   ``losses`` / ``regularizers`` (name → class), which the config lays over
+   the global ``LOSSES`` / ``REGULARIZERS`` for configs of this kind.
 
 YAML options
     The keyword-only arguments of ``__init__`` after ``data`` ARE the YAML
@@ -17,7 +19,8 @@ YAML options
     ``str`` / ``Literal[...]``), and a parameter without a default is
     required. Defaults are the documented defaults (``fitcli list models``
     and ``fitcli schema`` read them from the signature). Validate ranges in
-    ``__init__`` and raise ``ConfigError("model.<key>", expected, got)``::
+    ``__init__`` and raise ``ConfigError("model.<key>", expected, got)`` (or
+    :func:`check_choice`, the one of :mod:`fitcli.errors`)::
 
         class MLP(Model):
             name = "mlp"
@@ -90,9 +93,10 @@ from typing import ClassVar
 import numpy as np
 
 from ..engine import Tensor, no_grad
-from ..errors import ConfigError
+from ..errors import ConfigError, check_choice  # check_choice re-exported for model kinds
 
-__all__ = ["Model", "ParamVector", "classification_metrics", "regression_metrics"]
+__all__ = ["Model", "ParamVector", "check_choice", "classification_metrics",
+           "regression_metrics"]
 
 
 class ParamVector:
@@ -166,6 +170,10 @@ class Model:
     # how the data term reads for this model, by loss name (default: the loss's formula)
     data_formulas: ClassVar[dict[str, str]] = {}
     tiny: ClassVar[dict] = {}                # --set overrides for a tiny run (tests, gradcheck)
+    # names only this kind's configs may use, laid over the global LOSSES / REGULARIZERS
+    # (registration: ncc; tv / diffusion / ... of a displacement field)
+    losses: ClassVar[dict[str, type]] = {}
+    regularizers: ClassVar[dict[str, type]] = {}
 
     def __init__(self, data, **options):
         self.data = data
@@ -285,8 +293,3 @@ class Model:
                           f"({cls.name} has none)")
 
 
-def check_choice(field: str, value, choices) -> str:
-    """Validate a string option against its allowed values."""
-    if value not in choices:
-        raise ConfigError(field, "one of " + ", ".join(map(str, choices)), value)
-    return value

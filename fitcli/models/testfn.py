@@ -24,7 +24,6 @@ from ..data.tabular import load_tabular
 from ..engine import Tensor
 from ..errors import ConfigError
 from ..losses import Loss
-from ..losses import register as register_loss
 from ..optim import testfns
 from .base import Model
 
@@ -39,7 +38,6 @@ def load_testfn(ctx: DataContext, /, *, dataset: str | None = None, validation: 
     return data
 
 
-@register_loss
 class Value(Loss):
     """The objective is the model's own value (test functions): E(θ) = f(θ)."""
 
@@ -64,6 +62,7 @@ class TestFunction(Model):
     name = "testfn"
     load_data = staticmethod(load_testfn)
     default_loss = "value"
+    losses = {Value.name: Value}
     main_metric = "loss"
     batchable = False
     tiny: dict = {}  # already small (and ``start`` fixes the dimension)

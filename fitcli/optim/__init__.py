@@ -2,10 +2,10 @@
 
 ``OPTIMIZERS`` maps the YAML name (``optimizer.type``) to the class; a class's
 keyword-only ``__init__`` arguments (minus ``rng`` and ``n_samples``) are its YAML
-options (see :func:`.base.option_defaults`).
+options, read by :func:`fitcli.config.options_of` like every other component's.
 """
 
-from .base import Optimizer, Prox, StepInfo, option_defaults
+from .base import Optimizer, Prox, StepInfo
 from .gd import GD
 from .momentum import HeavyBall, Nesterov
 from .newton import NewtonCG
@@ -20,4 +20,4 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {
                 PDHG)
 }
 
-__all__ = ["OPTIMIZERS", "Optimizer", "Prox", "StepInfo", "option_defaults"]
+__all__ = ["OPTIMIZERS", "Optimizer", "Prox", "StepInfo"]

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import OptionError, did_you_mean
 
 Closure = Callable[..., tuple[float, "np.ndarray | None"]]
 
@@ -48,8 +48,11 @@ class Optimizer:
     """Base class: validated hyper-parameters, flat state, ``step(closure)``.
 
     Subclasses set ``name`` and implement ``step``. Every keyword-only
-    argument of a subclass's ``__init__`` is an option users may write in YAML
-    under ``optimizer:``; its default is the documented default.
+    argument of a subclass's ``__init__`` (minus ``rng`` and ``n_samples``, which
+    the fit loop supplies) is an option users may write in YAML under
+    ``optimizer:``; its default is the documented default (the config reads both
+    with :func:`fitcli.config.options_of`). ``__init__`` checks ranges and raises
+    :class:`~fitcli.errors.OptionError` naming the bare option.
     """
 
     name = "optimizer"
@@ -89,22 +92,6 @@ def _set_rng_state(rng: np.random.Generator, state) -> None:
     rng.bit_generator.state = json.loads(str(np.asarray(state)))
 
 
-def check_positive(name: str, value, *, integer: bool = False, allow_zero: bool = False):
-    """Validate a hyper-parameter; raise ConfigError naming it."""
-    kind = "integer" if integer else "number"
-    ok = isinstance(value, (int, np.integer)) if integer else isinstance(
-        value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    if ok:
-        ok = value >= 0 if allow_zero else value > 0
-    if not ok or not np.isfinite(value):
-        bound = "non-negative" if allow_zero else "positive"
-        raise ConfigError(f"optimizer.{name}", f"a {bound} {kind}", value)
-    return value
-
-
-# -- helpers shared by the optimizer family (added compatibly) ------------------------
-
-
 class Prox:
     """Protocol of a non-smooth term g(x) handed to proximal optimizers.
 
@@ -123,36 +110,20 @@ class Prox:
         raise NotImplementedError
 
 
-def option_defaults(cls: type) -> dict:
-    """The YAML options of an optimizer class: keyword-only ``__init__`` args and defaults.
-
-    ``rng`` and ``n_samples`` are supplied by the fit loop, not by users, and are left out.
-    """
-    import inspect
-
-    out = {}
-    for p in inspect.signature(cls.__init__).parameters.values():
-        if p.kind is p.KEYWORD_ONLY and p.name not in ("rng", "n_samples"):
-            out[p.name] = p.default
-    return out
-
-
-def as_float(name: str, value) -> float:
-    """A number from YAML: PyYAML reads ``1e-3`` as a string, so coerce numeric strings."""
-    if isinstance(value, str):
-        try:
-            value = float(value)
-        except ValueError:
-            raise ConfigError(f"optimizer.{name}", "a number", value) from None
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ConfigError(f"optimizer.{name}", "a number", value)
-    return float(value)
+# -- option validation: OptionError names the bare option; the config adds "optimizer." --
+# Values arrive already coerced to the annotation by the config (``1e-3`` is a float by
+# then), so these check types and ranges only and never parse strings.
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, bool)
 
 
 def check_number(name: str, value, *, lo: float | None = None, hi: float | None = None,
                  lo_open: bool = False, hi_open: bool = False) -> float:
-    """A finite float in [lo, hi] (open ends when asked); ConfigError naming the option."""
-    v = as_float(name, value)
+    """A finite float in [lo, hi] (open ends when asked); OptionError naming the option."""
+    if not _is_number(value):
+        raise OptionError(name, "a number", value)
+    v = float(value)
     ok = np.isfinite(v)
     ok = ok and (lo is None or (v > lo if lo_open else v >= lo))
     ok = ok and (hi is None or (v < hi if hi_open else v <= hi))
@@ -161,52 +132,32 @@ def check_number(name: str, value, *, lo: float | None = None, hi: float | None 
         ub = "inf" if hi is None else f"{hi:g}"
         rng = ("(" if lo_open or lo is None else "[") + f"{lb}, {ub}" + (
             ")" if hi_open or hi is None else "]")
-        raise ConfigError(f"optimizer.{name}", f"a number in {rng}", value)
+        raise OptionError(name, f"a number in {rng}", value)
     return v
 
 
 def check_int(name: str, value, *, lo: int = 1) -> int:
-    """An integer >= lo (numeric strings such as '10' accepted)."""
-    v = value
-    if isinstance(v, str):
-        try:
-            v = int(v)
-        except ValueError:
-            raise ConfigError(f"optimizer.{name}", f"an integer >= {lo}", value) from None
-    if isinstance(v, float) and v.is_integer():
-        v = int(v)
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
-        raise ConfigError(f"optimizer.{name}", f"an integer >= {lo}", value)
-    return int(v)
+    """An integer >= lo."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo:
+        raise OptionError(name, f"an integer >= {lo}", value)
+    return int(value)
 
 
-def check_choice(name: str, value, choices: tuple[str, ...]) -> str:
-    """One of ``choices``; the error suggests the closest name."""
-    if isinstance(value, str) and value in choices:
-        return value
-    import difflib
-
-    close = difflib.get_close_matches(str(value), choices, n=1)
-    hint = f"did you mean {close[0]!r}?" if close else ""
-    raise ConfigError(f"optimizer.{name}", "one of " + " | ".join(choices), value, hint)
+def check_flag(name: str, value) -> bool:
+    """true or false (YAML booleans only: 'yes' stays a string)."""
+    if not isinstance(value, bool):
+        raise OptionError(name, "true or false", value)
+    return value
 
 
 def check_step(value, rules: tuple[str, ...], name: str = "step") -> float | str:
     """A ``step:`` option: a positive number or one of the rule names ``rules``."""
     if isinstance(value, str) and value in rules:
         return value
-    try:
-        v = as_float(name, value)
-    except ConfigError:
-        v = None
-    if v is None or not np.isfinite(v) or v <= 0:
+    if not _is_number(value) or not np.isfinite(value) or value <= 0:
         expected = "a positive number" + (" or one of " + " | ".join(rules) if rules else "")
-        import difflib
-
-        close = difflib.get_close_matches(str(value), rules, n=1)
-        hint = f"did you mean {close[0]!r}?" if close else ""
-        raise ConfigError(f"optimizer.{name}", expected, value, hint)
-    return v
+        raise OptionError(name, expected, value, did_you_mean(value, rules))
+    return float(value)
 
 
 def put_array(state: dict, key: str, value: np.ndarray | None) -> None:

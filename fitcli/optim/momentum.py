@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import OptionError, did_you_mean
 from . import linesearch as ls
 from .base import (
     Closure,
     StepInfo,
+    check_flag,
     check_number,
     check_step,
     get_array,
@@ -35,14 +36,9 @@ def _momentum(value) -> float | str:
         return value
     try:
         return check_number("momentum", value, lo=0.0, hi=1.0, hi_open=True)
-    except ConfigError:
-        raise ConfigError("optimizer.momentum", "schedule or a number in [0, 1)", value) from None
-
-
-def _flag(name: str, value) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigError(f"optimizer.{name}", "true or false", value)
-    return value
+    except OptionError:
+        raise OptionError("momentum", "schedule or a number in [0, 1)", value,
+                          did_you_mean(value, ("schedule",))) from None
 
 
 class HeavyBall(SmoothOptimizer):
@@ -134,7 +130,7 @@ class Nesterov(SmoothOptimizer):
         super().__init__(x, rng=rng, n_samples=n_samples)
         self.rule = check_step(step, ("lipschitz", "armijo"))
         self.momentum = _momentum(momentum)
-        self.restart = _flag("restart", restart)
+        self.restart = check_flag("restart", restart)
         self.x_prev: np.ndarray | None = None
         self.k = 0             # iterations since the last (re)start: β_k = k/(k+3)
         self.L = 0.0

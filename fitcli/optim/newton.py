@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from . import linesearch as ls
-from .base import Closure, StepInfo, as_float, check_int, check_step, grad_norm
+from .base import Closure, StepInfo, check_int, check_number, check_step, grad_norm
 from .gd import SmoothOptimizer
 
 
@@ -36,9 +36,7 @@ class NewtonCG(SmoothOptimizer):
                  step: str | float = "wolfe", rng=None, n_samples=None):
         super().__init__(x, rng=rng, n_samples=n_samples)
         self.cg_iterations = check_int("cg_iterations", cg_iterations)
-        self.cg_tol = as_float("cg_tol", cg_tol)
-        if not 0 < self.cg_tol < 1:
-            raise ConfigError("optimizer.cg_tol", "a number in (0, 1)", cg_tol)
+        self.cg_tol = check_number("cg_tol", cg_tol, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
         self.rule = check_step(step, ("wolfe", "armijo"))
 
     def _direction(self, hvp, g: np.ndarray) -> tuple[np.ndarray, int]:

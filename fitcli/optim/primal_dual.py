@@ -61,7 +61,7 @@ class PDHG(Optimizer):
     name = "pdhg"
     handles_nonsmooth = True
 
-    def __init__(self, x, *, bounds: list | None = None, power_iterations: int = 30,
+    def __init__(self, x, *, bounds: list[float | None] | None = None, power_iterations: int = 30,
                  rng=None, n_samples=None):
         super().__init__(x, rng=rng, n_samples=n_samples)
         self.bounds = check_bounds(bounds)

@@ -20,9 +20,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ConfigError
 from . import linesearch as ls
-from .base import Closure, Optimizer, StepInfo, check_step, get_array, is_finite, put_array
+from .base import (
+    Closure,
+    Optimizer,
+    StepInfo,
+    check_flag,
+    check_step,
+    get_array,
+    is_finite,
+    put_array,
+)
 from .gd import nonfinite_stop
 
 
@@ -35,9 +43,7 @@ class ProximalGradient(Optimizer):
     def __init__(self, x, *, step, restart: bool = False, rng=None, n_samples=None):
         super().__init__(x, rng=rng, n_samples=n_samples)
         self.rule = check_step(step, ("lipschitz", "backtracking"))
-        if not isinstance(restart, bool):
-            raise ConfigError("optimizer.restart", "true or false", restart)
-        self.restart = restart
+        self.restart = check_flag("restart", restart)
         self.terms: list = []
         self.L = 0.0
         self.t = self.t_old = 1.0

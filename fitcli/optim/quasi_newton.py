@@ -18,13 +18,13 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg.blas import get_blas_funcs
 
-from ..errors import ConfigError
+from ..errors import ConfigError, OptionError
 from . import linesearch as ls
 from .base import (
     Closure,
     StepInfo,
-    as_float,
     check_int,
+    check_number,
     check_step,
     get_array,
     grad_norm,
@@ -38,11 +38,11 @@ def check_bounds(value) -> tuple[float, float] | None:
     if value is None:
         return None
     if not isinstance(value, (list, tuple)) or len(value) != 2:
-        raise ConfigError("optimizer.bounds", "a pair [lo, hi]", value)
-    lo = -np.inf if value[0] is None else as_float("bounds", value[0])
-    hi = np.inf if value[1] is None else as_float("bounds", value[1])
+        raise OptionError("bounds", "a pair [lo, hi]", value)
+    lo = -np.inf if value[0] is None else check_number("bounds", value[0])
+    hi = np.inf if value[1] is None else check_number("bounds", value[1])
     if not lo < hi:
-        raise ConfigError("optimizer.bounds", "lo < hi", value)
+        raise OptionError("bounds", "lo < hi", value)
     return lo, hi
 
 
@@ -160,7 +160,7 @@ class LBFGS(QuasiNewton):
     name = "lbfgs"
 
     def __init__(self, x, *, history: int = 10, step: float | str = "wolfe",
-                 bounds: list | None = None,
+                 bounds: list[float | None] | None = None,
                  rng=None, n_samples=None):
         super().__init__(x, step=step, bounds=bounds, rng=rng, n_samples=n_samples)
         m = check_int("history", history)
@@ -242,8 +242,8 @@ class BFGS(QuasiNewton):
 
     name = "bfgs"
 
-    def __init__(self, x, *, step: float | str = "wolfe", bounds: list | None = None, rng=None,
-                 n_samples=None):
+    def __init__(self, x, *, step: float | str = "wolfe",
+                 bounds: list[float | None] | None = None, rng=None, n_samples=None):
         super().__init__(x, step=step, bounds=bounds, rng=rng, n_samples=n_samples)
         if x.size > 5000:
             raise ConfigError("optimizer.type", "lbfgs for more than 5000 parameters",

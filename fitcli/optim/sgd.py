@@ -13,11 +13,12 @@ import math
 
 import numpy as np
 
+from ..errors import check_choice
 from .base import (
     Closure,
     Optimizer,
     StepInfo,
-    check_choice,
+    check_flag,
     check_int,
     check_number,
     check_step,
@@ -66,7 +67,7 @@ class Schedule:
 
     def __init__(self, base: float, schedule: str, decay: float, decay_every: int,
                  period: int, min_step: float):
-        self.base, self.kind = base, check_choice("schedule", schedule, SCHEDULES)
+        self.base, self.kind = base, check_choice("schedule", schedule, SCHEDULES, " | ")
         self.decay = check_number("decay", decay, lo=0.0, hi=1.0, lo_open=True)
         self.decay_every = check_int("decay_every", decay_every)
         self.period = check_int("period", period)
@@ -115,10 +116,7 @@ class SGD(Optimizer):
         self.schedule = Schedule(tau, schedule, decay, decay_every, period, min_step)
         self.batches = Minibatches(n_samples, check_int("batch_size", batch_size), self.rng)
         self.momentum = check_number("momentum", momentum, lo=0.0, hi=1.0, hi_open=True)
-        if not isinstance(nesterov, bool):
-            from ..errors import ConfigError
-            raise ConfigError("optimizer.nesterov", "true or false", nesterov)
-        self.nesterov = nesterov
+        self.nesterov = check_flag("nesterov", nesterov)
         self.v: np.ndarray | None = None
 
     def step(self, closure: Closure) -> StepInfo:

@@ -6,10 +6,9 @@ import numpy as np
 
 from .. import engine as fe
 from ..engine import Tensor
-from . import Regularizer, register
+from .base import Regularizer
 
 
-@register
 class L2(Regularizer):
     """½‖θ‖² (weight decay); smooth, gradient θ."""
 
@@ -27,7 +26,6 @@ class L2(Regularizer):
         return theta / (1.0 + step)
 
 
-@register
 class L1(Regularizer):
     """‖θ‖₁; non-smooth: its prox is soft-thresholding, its subgradient at 0 is 0."""
 

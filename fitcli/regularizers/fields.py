@@ -14,10 +14,10 @@ inside the image (free/Neumann boundary: no penalty across the edge):
   the subgradient 0 is used where ∇u_k = 0)
 * ``smooth_tv``  Σ √(|∇u_k|² + eps²)           — TV-L1 optical flow's edge-preserving prior
 
-The classes follow the :class:`~fitcli.regularizers.Regularizer` protocol (the fit
-loop multiplies by ``weight``). ``diffusion`` and ``bending`` register themselves in
-``REGULARIZERS`` when this module is imported; ``FIELD_REGULARIZERS`` holds all four
-for displacement fields (their ``tv`` / ``smooth_tv`` differ from the image ones: they
+The classes follow the :class:`~fitcli.regularizers.base.Regularizer` protocol (the
+fit loop multiplies by ``weight``). ``FIELD_REGULARIZERS`` holds all four: it is the
+registration model's own table (``RegistrationModel.regularizers``), not part of the
+global ``REGULARIZERS`` (its ``tv`` / ``smooth_tv`` differ from the image ones: they
 take a field (..., H, W) and act per component).
 """
 
@@ -30,7 +30,7 @@ from ..engine import Op, Tensor, apply
 from ..engine.cases import Case
 from ..errors import ConfigError
 from ..optim.prox import tv_prox
-from . import Regularizer, register
+from .base import Regularizer
 
 __all__ = ["Bending", "Diffusion", "FIELD_REGULARIZERS", "FieldSmoothTV", "FieldTV", "bending",
            "diffusion", "gradcheck_cases", "smooth_tv", "tv"]
@@ -154,7 +154,6 @@ class _FieldRegularizer(Regularizer):
         return float(self.energy(Tensor(u)).data)
 
 
-@register
 class Diffusion(_FieldRegularizer):
     """½ Σ |∇u|² (membrane energy of a displacement field)."""
 
@@ -163,7 +162,6 @@ class Diffusion(_FieldRegularizer):
     energy = staticmethod(diffusion)
 
 
-@register
 class Bending(_FieldRegularizer):
     """½ Σ (u_rr² + 2 u_rc² + u_cc²) (thin-plate bending energy; zero on affine fields)."""
 

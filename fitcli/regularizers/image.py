@@ -16,7 +16,7 @@ from ..engine import Tensor
 from ..errors import ConfigError
 from ..operators.differences import gradient, magnitude
 from ..optim.prox import tv_prox, tv_value
-from . import Regularizer, register
+from .base import Regularizer
 from .basic import L2
 
 
@@ -26,7 +26,6 @@ def _image_block(theta, name: str) -> None:
                           f"a block of shape {np.shape(theta)}")
 
 
-@register
 class Tikhonov(L2):
     """½‖θ‖² on an image: the l2 penalty under the name imaging gives it."""
 
@@ -34,7 +33,6 @@ class Tikhonov(L2):
     formula = "½‖x‖²"
 
 
-@register
 class Sobolev(Regularizer):
     """½‖∇θ‖²: squared forward differences (Neumann boundary); gradient ∇ᵀ∇θ = −Δθ."""
 
@@ -47,7 +45,6 @@ class Sobolev(Regularizer):
         return 0.5 * fe.sum(d * d)
 
 
-@register
 class SmoothTV(Regularizer):
     """Σ √(|∇θ|² + ε²): total variation smoothed by ``eps`` (Charbonnier), differentiable."""
 
@@ -65,7 +62,6 @@ class SmoothTV(Regularizer):
         return fe.sum(magnitude(gradient(theta), self.eps))
 
 
-@register
 class TV(Regularizer):
     """Σ |∇θ|, isotropic total variation; non-smooth: prox by an inner dual FISTA
     (:func:`fitcli.optim.prox.tv_prox`).

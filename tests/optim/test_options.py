@@ -3,8 +3,19 @@
 import numpy as np
 import pytest
 
-from fitcli.errors import ConfigError
-from fitcli.optim import OPTIMIZERS, option_defaults
+from fitcli import config as C
+from fitcli.errors import ConfigError, OptionError
+from fitcli.optim import OPTIMIZERS
+
+
+def option_defaults(cls) -> dict:
+    return {name: opt.default for name, opt in C.options_of(cls).items()}
+
+
+def resolve_optimizer(name: str, options: dict) -> C.Config:
+    """A config of a cheap model with this optimizer section (validated, not run)."""
+    return C.resolve({"model": {"type": "testfn", "function": "quadratic"},
+                      "optimizer": {"type": name, **options}})
 
 
 def test_registry_names_and_schema():
@@ -37,18 +48,49 @@ def test_registry_names_and_schema():
 ])
 def test_bad_options_name_the_field(name, options, field, text):
     with pytest.raises(ConfigError) as exc:
-        OPTIMIZERS[name](np.zeros(3), **options)
+        resolve_optimizer(name, options)    # the config checks them before any compute
     assert exc.value.field == field
     assert text in str(exc.value)
     assert "\n" not in str(exc.value)
+    # built directly, the optimizer names its bare option; the config adds the section
+    with pytest.raises(OptionError) as bare:
+        OPTIMIZERS[name](np.zeros(3), **options)
+    assert bare.value.option == field.removeprefix("optimizer.")
 
 
 def test_numbers_written_as_yaml_strings_are_coerced():
-    opt = OPTIMIZERS["gd"](np.zeros(2), step="1e-3")
+    def build(name, x, **options):
+        cfg = resolve_optimizer(name, options)
+        return cfg.optimizer_cls(x, **cfg.optimizer)
+
+    opt = build("gd", np.zeros(2), step="1e-3")
     assert opt.rule == 1e-3
-    assert OPTIMIZERS["adam"](np.zeros(2), eps="1e-6").eps == 1e-6
-    assert OPTIMIZERS["lbfgs"](np.zeros(2), history="5").S.shape == (5, 2)
-    assert OPTIMIZERS["lbfgs"](np.full(2, 2.0), bounds=[0, None]).bounds == (0.0, np.inf)
+    assert build("adam", np.zeros(2), eps="1e-6").eps == 1e-6
+    assert build("lbfgs", np.zeros(2), history="5").S.shape == (5, 2)
+    assert build("lbfgs", np.full(2, 2.0), bounds=[0, None]).bounds == (0.0, np.inf)
+    assert build("lbfgs", np.full(2, 2.0), bounds=["1e-3", 1]).bounds == (1e-3, 1.0)
+
+
+def test_optimizers_do_not_parse_strings_the_config_converts():
+    # one place converts YAML text to numbers (config.coerce); an optimizer gets numbers
+    with pytest.raises(OptionError, match="step: expected a positive number"):
+        OPTIMIZERS["gd"](np.zeros(2), step="1e-3")
+    with pytest.raises(OptionError, match="history"):
+        OPTIMIZERS["lbfgs"](np.zeros(2), history="5")
+
+
+def test_compare_specs_are_typed_like_the_config():
+    from fitcli import config as C
+    from fitcli.compare import compare, parse_spec
+
+    assert parse_spec("gd:step=1e-3") == ("gd", {"step": 1e-3})
+    assert parse_spec("lbfgs:bounds=[1e-3, null]") == ("lbfgs", {"bounds": [1e-3, None]})
+
+    cfg = C.load({"model": {"type": "testfn", "function": "quadratic"},
+                  "optimizer": {"type": "lbfgs"}})
+    with pytest.raises(ConfigError) as exc:
+        compare(cfg, ["gd:step=-1"], iterations=1)
+    assert exc.value.field == "--optimizers gd:step=-1: optimizer.step"
 
 
 def test_schedules_and_epoch_reshuffling():

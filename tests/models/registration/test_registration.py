@@ -67,9 +67,13 @@ def test_bending_vanishes_on_affine_fields_and_diffusion_measures_slope():
 
 
 def test_field_regularizer_protocol():
+    from fitcli.models.registration import RegistrationModel
     from fitcli.regularizers import REGULARIZERS
 
-    assert REGULARIZERS["diffusion"] is F.Diffusion and REGULARIZERS["bending"] is F.Bending
+    # displacement-field penalties are the registration model's own names, not global ones
+    own = RegistrationModel.regularizers
+    assert own["diffusion"] is F.Diffusion and own["bending"] is F.Bending
+    assert "diffusion" not in REGULARIZERS and "bending" not in REGULARIZERS
     u = np.random.default_rng(0).standard_normal((2, 6, 7))
     tv = F.FieldTV()
     z = tv.prox(u, 0.1)

@@ -14,7 +14,6 @@ from fitcli.errors import ConfigError, InputError
 from fitcli.models.superres import SuperRes, load_superres
 
 
-
 def _cfg(tmp_path=None, **changes):
     raw = {
         "name": "sr-test", "seed": 0,
