@@ -6,54 +6,21 @@ Import it as ``fe``::
     f = lambda x: fe.sum(fe.log1p(fe.exp(A @ x)))
     value, g = fe.value_and_grad(f)(x0)
 
-``OPS`` is the primitive table (name → :class:`Op`): every primitive's forward
-and VJPs, the source of truth for gradcheck and the tests.
+The numpy-like functions come from the primitive families (``ops_elementwise``,
+``ops_reduce``, ``ops_shape``, ``ops_linalg``), where each primitive's table entry
+sits beside its public function. ``OPS`` is the engine's own primitive table
+(name → :class:`Op`), the same whatever else was imported; primitives defined
+outside the engine (imaging operators, warps, field regularizers, recurrent cells)
+are made with :mod:`fitcli.engine.extend` and gathered by ``fitcli.battery``.
 """
 
-from . import ops_elementwise, ops_linalg, ops_reduce, ops_shape
+from . import extend, ops_elementwise, ops_linalg, ops_reduce, ops_shape
+from .extend import op_table, primitives_of
 from .functional import grad, hvp, jacfwd, jacrev, jvp, value_and_grad
-from .functions import (
-    abs,
-    add,
-    astype,
-    broadcast_to,
-    clip,
-    concatenate,
-    divide,
-    dot,
-    exp,
-    getitem,
-    log,
-    log1p,
-    log_softmax,
-    logsumexp,
-    matmul,
-    max,
-    maximum,
-    mean,
-    min,
-    minimum,
-    multiply,
-    negative,
-    norm,
-    pad,
-    permute,
-    power,
-    relu,
-    reshape,
-    sigmoid,
-    softmax,
-    softplus,
-    sqrt,
-    stack,
-    subtract,
-    sum,
-    swapaxes,
-    tanh,
-    transpose,
-    var,
-    where,
-)
+from .ops_elementwise import *  # noqa: F403  (each family's __all__: its public functions)
+from .ops_linalg import *  # noqa: F403
+from .ops_reduce import *  # noqa: F403
+from .ops_shape import *  # noqa: F403
 from .tensor import (
     EngineError,
     Op,
@@ -66,28 +33,19 @@ from .tensor import (
     unbroadcast,
 )
 
-OPS: dict[str, Op] = {
-    op.name: op
-    for module in (ops_elementwise, ops_reduce, ops_shape, ops_linalg)
-    for op in module.OPS
-}
+_FAMILIES = (ops_elementwise, ops_reduce, ops_linalg, ops_shape)
+
+OPS: dict[str, Op] = op_table(op for family in _FAMILIES for op in primitives_of(family))
 
 
-def register(op: Op) -> Op:
-    """Add a primitive defined elsewhere (e.g. an imaging operator) to the table."""
-    if op.name in OPS and OPS[op.name] is not op:
-        raise EngineError(f"register: an op named {op.name!r} already exists")
-    OPS[op.name] = op
-    return op
+def gradcheck_cases(rng) -> list[extend.Case]:
+    """The gradient-check cases of every engine primitive, points drawn from ``rng``."""
+    return [case for family in _FAMILIES for case in family.gradcheck_cases(rng)]
 
 
 __all__ = [
-    "OPS", "EngineError", "Op", "Tensor", "apply", "backward", "forward_mode", "grad", "hvp",
-    "jacfwd", "jacrev", "jvp", "no_grad", "register",
-    "tensor", "unbroadcast", "value_and_grad",
-    "abs", "add", "astype", "broadcast_to", "clip", "concatenate", "divide", "dot", "exp",
-    "getitem", "log", "log1p", "log_softmax", "logsumexp", "matmul", "max", "maximum", "mean",
-    "min", "minimum", "multiply", "negative", "norm", "pad", "permute", "power", "relu",
-    "reshape", "sigmoid", "softmax", "softplus", "sqrt", "stack", "subtract", "sum", "swapaxes",
-    "tanh", "transpose", "var", "where",
+    "OPS", "EngineError", "Op", "Tensor", "apply", "backward", "extend", "forward_mode", "grad",
+    "gradcheck_cases", "hvp", "jacfwd", "jacrev", "jvp", "no_grad", "tensor", "unbroadcast",
+    "value_and_grad",
+    *(name for family in _FAMILIES for name in family.__all__),
 ]

@@ -1,4 +1,5 @@
-"""Linear algebra: matmul for 1-d, 2-d and batched (broadcast) operands.
+"""Linear algebra: matmul for 1-d, 2-d and batched (broadcast) operands, beside its
+public functions (``matmul``, ``dot``) and its gradient-check cases.
 
 For C = A B: gA = G Bᵀ, gB = Aᵀ G over the last two axes; a 1-d operand is
 treated as a row (left) or column (right) vector and the extra axis removed
@@ -9,8 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._jvp import on, tsum
-from .tensor import Op
+from . import cases as C
+from ._common import on, tsum
+from .cases import Case
+from .op import primitive
+from .tensor import Tensor, apply, operand
+
+__all__ = ["dot", "matmul"]
 
 
 def _matmul(a, b):
@@ -49,11 +55,24 @@ def _matmul_vjp_b(g, out, a, b):
     return _swap(a) @ g
 
 
-matmul = Op("matmul", _matmul, (_matmul_vjp_a, _matmul_vjp_b),
-            # d(AB) = dA B + A dB
-            jvp=lambda t, out, a, b: tsum(on(t[0], lambda ta: F.matmul(ta, b)),
-                                          on(t[1], lambda tb: F.matmul(a, tb))))
+matmul_op = primitive("matmul", _matmul, (_matmul_vjp_a, _matmul_vjp_b),
+                      # d(AB) = dA B + A dB
+                      jvp=lambda t, out, a, b: tsum(on(t[0], lambda ta: matmul(ta, b)),
+                                                    on(t[1], lambda tb: matmul(a, tb))))
 
-OPS = [matmul]
 
-from . import functions as F  # noqa: E402  (rules call engine functions at run time)
+def matmul(a, b) -> Tensor:
+    return apply(matmul_op, operand(a), operand(b))
+
+
+def dot(a, b) -> Tensor:
+    return matmul(a, b)
+
+
+def gradcheck_cases(rng) -> list[Case]:
+    """Vector, matrix and batched operands, with broadcast batch axes."""
+    pairs = [((4,), (4,)), ((3, 4), (4,)), ((4,), (4, 5)), ((3, 4), (4, 5)), ((2, 3, 4), (4, 5)),
+             ((2, 3, 4), (2, 4, 5)), ((1, 3, 4), (2, 4, 5)), ((2, 1, 3, 4), (3, 4, 2)),
+             ((2, 3, 4), (4,)), ((4,), (2, 4, 5))]
+    return [Case("matmul", C.label(a, b), matmul, (C.normal(rng, a), C.normal(rng, b)))
+            for a, b in pairs]

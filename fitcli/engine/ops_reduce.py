@@ -1,4 +1,6 @@
-"""Reductions: sum, max, min, norm and logsumexp, each with ``axis`` and ``keepdims``.
+"""Reductions: sum, max, min, norm and logsumexp, each with ``axis`` and ``keepdims``,
+beside their public functions; the composites mean, var, softmax and log_softmax;
+the family's gradient-check cases.
 
 The VJP of a reduction re-expands the cotangent over the reduced axes
 (:func:`_expand`). Ties of max/min share the gradient evenly; the norm's
@@ -11,8 +13,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._jvp import raw
-from .tensor import Op
+from . import cases as C
+from . import ops_elementwise as E
+from . import ops_shape as S
+from ._common import raw
+from .cases import Case
+from .op import primitive
+from .tensor import Tensor, apply, operand, shape_of
+
+__all__ = ["log_softmax", "logsumexp", "max", "mean", "min", "norm", "softmax", "sum", "var"]
 
 
 def _axes(axis, ndim):
@@ -76,7 +85,7 @@ def _kd_shape(a, axis):
 
 
 def _sum_jvp(t, out, a, axis=None, keepdims=False):
-    return F.sum(t[0], axis=axis, keepdims=keepdims)
+    return sum(t[0], axis=axis, keepdims=keepdims)
 
 
 def _extreme_jvp(t, out, a, axis=None, keepdims=False):
@@ -84,33 +93,111 @@ def _extreme_jvp(t, out, a, axis=None, keepdims=False):
     A = raw(a)
     mask = (A == np.reshape(raw(out), _kd_shape(a, axis))).astype(A.dtype)
     mask /= mask.sum(axis=_axes(axis, A.ndim), keepdims=True)
-    return F.sum(t[0] * mask, axis=axis, keepdims=keepdims)
+    return sum(t[0] * mask, axis=axis, keepdims=keepdims)
 
 
 def _norm_jvp(t, out, a, axis=None, keepdims=False):
     # d‖a‖ = ⟨a, da⟩ / ‖a‖ (0 where ‖a‖ = 0)
     pos = raw(out) > 0
-    return F.sum(a * t[0], axis=axis, keepdims=keepdims) / F.where(pos, out, 1.0) * pos
+    return sum(a * t[0], axis=axis, keepdims=keepdims) / E.where(pos, out, 1.0) * pos
 
 
 def _logsumexp_jvp(t, out, a, axis=None, keepdims=False):
     # d lse = Σ softmax(a) da
-    soft = F.exp(a - F.reshape(out, _kd_shape(a, axis)))
-    return F.sum(t[0] * soft, axis=axis, keepdims=keepdims)
+    soft = E.exp(a - S.reshape(out, _kd_shape(a, axis)))
+    return sum(t[0] * soft, axis=axis, keepdims=keepdims)
 
 
-sum_ = Op("sum", lambda a, axis=None, keepdims=False: np.add.reduce(np.asarray(a), axis=axis,
-                                                                     keepdims=keepdims), (
+def _axis(axis):
+    return tuple(axis) if isinstance(axis, list) else axis
+
+
+sum_op = primitive("sum", lambda a, axis=None, keepdims=False: np.add.reduce(
+    np.asarray(a), axis=axis, keepdims=keepdims), (
     # d Σa/da = 1, spread over the reduced axes
     lambda g, out, a, axis=None, keepdims=False: _expand(g, a, axis, keepdims),
 ), linear=True, jvp=_sum_jvp)
-max_ = Op("max", lambda a, axis=None, keepdims=False: np.max(a, axis=axis, keepdims=keepdims),
-          (_extreme_vjp,), jvp=_extreme_jvp)
-min_ = Op("min", lambda a, axis=None, keepdims=False: np.min(a, axis=axis, keepdims=keepdims),
-          (_extreme_vjp,), jvp=_extreme_jvp)
-norm = Op("norm", _norm, (_norm_vjp,), jvp=_norm_jvp)
-logsumexp = Op("logsumexp", _logsumexp, (_logsumexp_vjp,), jvp=_logsumexp_jvp)
 
-OPS = [sum_, max_, min_, norm, logsumexp]
 
-from . import functions as F  # noqa: E402  (rules call engine functions at run time)
+def sum(a, axis=None, keepdims=False) -> Tensor:  # noqa: A001
+    return apply(sum_op, operand(a), axis=_axis(axis), keepdims=keepdims)
+
+
+max_op = primitive("max", lambda a, axis=None, keepdims=False: np.max(a, axis=axis,
+                                                                       keepdims=keepdims),
+                   (_extreme_vjp,), jvp=_extreme_jvp)
+
+
+def max(a, axis=None, keepdims=False) -> Tensor:  # noqa: A001
+    return apply(max_op, operand(a), axis=_axis(axis), keepdims=keepdims)
+
+
+min_op = primitive("min", lambda a, axis=None, keepdims=False: np.min(a, axis=axis,
+                                                                       keepdims=keepdims),
+                   (_extreme_vjp,), jvp=_extreme_jvp)
+
+
+def min(a, axis=None, keepdims=False) -> Tensor:  # noqa: A001
+    return apply(min_op, operand(a), axis=_axis(axis), keepdims=keepdims)
+
+
+norm_op = primitive("norm", _norm, (_norm_vjp,), jvp=_norm_jvp)
+
+
+def norm(a, axis=None, keepdims=False) -> Tensor:
+    """Euclidean norm over ``axis`` (all axes by default); its gradient at 0 is 0."""
+    return apply(norm_op, operand(a), axis=_axis(axis), keepdims=keepdims)
+
+
+logsumexp_op = primitive("logsumexp", _logsumexp, (_logsumexp_vjp,), jvp=_logsumexp_jvp)
+
+
+def logsumexp(a, axis=None, keepdims=False) -> Tensor:
+    """log Σ exp(a), stable: ``logsumexp([1000, 1000]) = 1000 + log 2``."""
+    return apply(logsumexp_op, operand(a), axis=_axis(axis), keepdims=keepdims)
+
+
+# -- composites (no derivative code of their own) -------------------------------------------
+def _count(a, axis) -> int:
+    shape = shape_of(a)
+    if axis is None:
+        return int(np.prod(shape))
+    axes = (axis,) if np.isscalar(axis) else axis
+    return int(np.prod([shape[i] for i in axes]))
+
+
+def mean(a, axis=None, keepdims=False) -> Tensor:
+    axis = _axis(axis)
+    return sum(a, axis=axis, keepdims=keepdims) * (1.0 / _count(a, axis))
+
+
+def var(a, axis=None, keepdims=False, ddof=0) -> Tensor:
+    axis = _axis(axis)
+    d = E.subtract(a, mean(a, axis=axis, keepdims=True))
+    return sum(d * d, axis=axis, keepdims=keepdims) * (1.0 / (_count(a, axis) - ddof))
+
+
+def log_softmax(a, axis=-1) -> Tensor:
+    return E.subtract(a, logsumexp(a, axis=axis, keepdims=True))
+
+
+def softmax(a, axis=-1) -> Tensor:
+    return E.exp(log_softmax(a, axis=axis))
+
+
+# -- gradient-check cases ----------------------------------------------------------------
+def _reductions(rng, op, fn) -> list[Case]:
+    cases = []
+    for shape, axis, keep in [((5,), None, False), ((3, 4), None, True), ((3, 4), 0, False),
+                              ((3, 4), 1, True), ((3, 4), -1, False), ((2, 3, 4), (0, 2), False),
+                              ((2, 3, 4), 1, True), ((), None, False)]:
+        cases.append(Case(op, C.label(shape, axis=axis, keepdims=keep),
+                          lambda a, axis=axis, keep=keep: fn(a, axis=axis, keepdims=keep),
+                          (C.normal(rng, shape),)))
+    return cases
+
+
+def gradcheck_cases(rng) -> list[Case]:
+    """Each reduction over several axes, with and without keepdims."""
+    return [c for name, fn in [("sum", sum), ("max", max), ("min", min), ("norm", norm),
+                               ("logsumexp", logsumexp)] for c in _reductions(rng, name, fn)]

@@ -1,4 +1,6 @@
-"""Movement primitives: reshape, transpose, broadcast_to, getitem, concatenate, stack, pad.
+"""Movement primitives: reshape, transpose, broadcast_to, getitem, concatenate, stack, pad,
+each beside its public function; the composites permute and swapaxes; the family's
+gradient-check cases.
 
 All are linear; each VJP is the adjoint movement (reshape ↔ reshape back,
 transpose ↔ inverse permutation, broadcast ↔ sum, slice ↔ zero-filled
@@ -9,8 +11,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._jvp import raw
-from .tensor import Op
+from . import cases as C
+from ._common import raw
+from .cases import Case
+from .op import primitive
+from .tensor import Tensor, apply, operand, shape_of
+
+__all__ = ["broadcast_to", "concatenate", "getitem", "pad", "permute", "reshape", "stack",
+           "swapaxes", "transpose"]
 
 
 def _transpose(a, axes=None):
@@ -71,25 +79,129 @@ def _with_zeros(t, arrays):
     return [np.zeros_like(raw(a)) if ti is None else ti for ti, a in zip(t, arrays, strict=True)]
 
 
-reshape = Op("reshape", lambda a, shape: np.reshape(a, shape), (
+reshape_op = primitive("reshape", lambda a, shape: np.reshape(a, shape), (
     lambda g, out, a, shape: np.reshape(g, a.shape),
-), linear=True, jvp=lambda t, out, a, shape: F.reshape(t[0], shape))
-transpose = Op("transpose", _transpose, (_transpose_vjp,), linear=True,
-               jvp=lambda t, out, a, axes=None: F.transpose(t[0], axes))
-broadcast_to = Op("broadcast_to", lambda a, shape: np.broadcast_to(a, shape), (
+), linear=True, jvp=lambda t, out, a, shape: reshape(t[0], shape))
+
+
+def reshape(a, shape) -> Tensor:
+    shape = (shape,) if np.isscalar(shape) else tuple(shape)
+    return apply(reshape_op, operand(a), shape=shape)
+
+
+transpose_op = primitive("transpose", _transpose, (_transpose_vjp,), linear=True,
+                         jvp=lambda t, out, a, axes=None: transpose(t[0], axes))
+
+
+def transpose(a, axes=None) -> Tensor:
+    return apply(transpose_op, operand(a), axes=None if axes is None else tuple(axes))
+
+
+def permute(a, axes) -> Tensor:
+    return transpose(a, axes)
+
+
+def swapaxes(a, axis1, axis2) -> Tensor:
+    axes = list(range(len(shape_of(a))))
+    axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+    return transpose(a, axes)
+
+
+broadcast_to_op = primitive("broadcast_to", lambda a, shape: np.broadcast_to(a, shape), (
     lambda g, out, a, shape: g,                  # summed back by the sweep's unbroadcast
-), linear=True, jvp=lambda t, out, a, shape: F.broadcast_to(t[0], shape))
-getitem = Op("getitem", lambda a, index: a[index], (_getitem_vjp,), linear=True,
-             jvp=lambda t, out, a, index: F.getitem(t[0], index))
-concatenate = Op("concatenate", lambda *arrays, axis=0: np.concatenate(arrays, axis=axis),
-                 vjp_var=_concat_vjp, linear=True,
-                 jvp=lambda t, out, *arrays, axis=0: F.concatenate(_with_zeros(t, arrays), axis))
-stack = Op("stack", lambda *arrays, axis=0: np.stack(arrays, axis=axis),
-           vjp_var=_stack_vjp, linear=True,
-           jvp=lambda t, out, *arrays, axis=0: F.stack(_with_zeros(t, arrays), axis))
-pad = Op("pad", _pad, (_pad_vjp,), linear=True,
-         jvp=lambda t, out, a, pad_width, constant_values=0.0: F.pad(t[0], pad_width))
+), linear=True, jvp=lambda t, out, a, shape: broadcast_to(t[0], shape))
 
-OPS = [reshape, transpose, broadcast_to, getitem, concatenate, stack, pad]
 
-from . import functions as F  # noqa: E402  (rules call engine functions at run time)
+def broadcast_to(a, shape) -> Tensor:
+    return apply(broadcast_to_op, operand(a), shape=tuple(shape))
+
+
+getitem_op = primitive("getitem", lambda a, index: a[index], (_getitem_vjp,), linear=True,
+                       jvp=lambda t, out, a, index: getitem(t[0], index))
+
+
+def _index(index):
+    if isinstance(index, tuple):
+        return tuple(_index(i) for i in index)
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, list):
+        return np.asarray(index)
+    return index
+
+
+def getitem(a, index) -> Tensor:
+    return apply(getitem_op, operand(a), index=_index(index))
+
+
+concatenate_op = primitive(
+    "concatenate", lambda *arrays, axis=0: np.concatenate(arrays, axis=axis),
+    vjp_var=_concat_vjp, linear=True,
+    jvp=lambda t, out, *arrays, axis=0: concatenate(_with_zeros(t, arrays), axis))
+
+
+def concatenate(arrays, axis=0) -> Tensor:
+    return apply(concatenate_op, *[operand(x) for x in arrays], axis=axis)
+
+
+stack_op = primitive("stack", lambda *arrays, axis=0: np.stack(arrays, axis=axis),
+                     vjp_var=_stack_vjp, linear=True,
+                     jvp=lambda t, out, *arrays, axis=0: stack(_with_zeros(t, arrays), axis))
+
+
+def stack(arrays, axis=0) -> Tensor:
+    return apply(stack_op, *[operand(x) for x in arrays], axis=axis)
+
+
+pad_op = primitive("pad", _pad, (_pad_vjp,), linear=True,
+                   jvp=lambda t, out, a, pad_width, constant_values=0.0: pad(t[0], pad_width))
+
+
+def pad(a, pad_width, constant_values=0.0) -> Tensor:
+    """Constant (zero by default) padding, numpy's ``pad_width`` convention."""
+    pw = tuple(map(tuple, np.broadcast_to(np.asarray(pad_width, dtype=int),
+                                          (len(shape_of(a)), 2))))
+    return apply(pad_op, operand(a), pad_width=pw, constant_values=constant_values)
+
+
+# -- gradient-check cases ----------------------------------------------------------------
+def gradcheck_cases(rng) -> list[Case]:
+    """Reshapes, permutations, broadcasts, basic and advanced (repeated) indexing, joins, pads."""
+    n = C.normal
+    return [
+        Case("reshape", "(3, 4) -> (4, 3)", lambda a: reshape(a, (4, 3)), (n(rng, (3, 4)),)),
+        Case("reshape", "(2, 6) -> (12,)", lambda a: reshape(a, -1), (n(rng, (2, 6)),)),
+        Case("reshape", "() -> (1, 1)", lambda a: reshape(a, (1, 1)), (n(rng, ()),)),
+        Case("transpose", "(3, 4)", transpose, (n(rng, (3, 4)),)),
+        Case("transpose", "(2, 3, 4) axes=(2, 0, 1)", lambda a: transpose(a, (2, 0, 1)),
+             (n(rng, (2, 3, 4)),)),
+        Case("broadcast_to", "(1, 4) -> (3, 4)", lambda a: broadcast_to(a, (3, 4)),
+             (n(rng, (1, 4)),)),
+        Case("broadcast_to", "(4,) -> (2, 3, 4)", lambda a: broadcast_to(a, (2, 3, 4)),
+             (n(rng, (4,)),)),
+        Case("broadcast_to", "(3, 1) -> (3, 4)", lambda a: broadcast_to(a, (3, 4)),
+             (n(rng, (3, 1)),)),
+        Case("broadcast_to", "() -> (2, 2)", lambda a: broadcast_to(a, (2, 2)), (n(rng, ()),)),
+        Case("getitem", "(6,)[1:5:2]", lambda a: a[1:5:2], (n(rng, (6,)),)),
+        Case("getitem", "(3, 4)[:, ::2]", lambda a: a[:, ::2], (n(rng, (3, 4)),)),
+        Case("getitem", "(3, 4)[1]", lambda a: a[1], (n(rng, (3, 4)),)),
+        Case("getitem", "(3, 4)[..., None, 2]", lambda a: a[..., None, 2], (n(rng, (3, 4)),)),
+        Case("getitem", "(5,)[[0, 2, 0, 4, 2]] repeated", lambda a: a[[0, 2, 0, 4, 2]],
+             (n(rng, (5,)),)),
+        Case("getitem", "(3, 4)[[0, 2, 0], [1, 1, 1]] repeated",
+             lambda a: a[np.array([0, 2, 0]), np.array([1, 1, 1])], (n(rng, (3, 4)),)),
+        Case("getitem", "(3, 4)[mask]",
+             lambda a: a[np.arange(12).reshape(3, 4) % 3 == 0], (n(rng, (3, 4)),)),
+        Case("concatenate", "(2, 3) (4, 3) axis=0", lambda a, b: concatenate([a, b], axis=0),
+             (n(rng, (2, 3)), n(rng, (4, 3)))),
+        Case("concatenate", "(3, 1) (3, 2) (3, 4) axis=-1",
+             lambda a, b, c: concatenate([a, b, c], axis=-1),
+             (n(rng, (3, 1)), n(rng, (3, 2)), n(rng, (3, 4)))),
+        Case("stack", "(3,) (3,) axis=0", lambda a, b: stack([a, b]),
+             (n(rng, (3,)), n(rng, (3,)))),
+        Case("stack", "(2, 3) x3 axis=2", lambda a, b, c: stack([a, b, c], axis=2),
+             (n(rng, (2, 3)), n(rng, (2, 3)), n(rng, (2, 3)))),
+        Case("pad", "(3,) ((1, 2),)", lambda a: pad(a, ((1, 2),)), (n(rng, (3,)),)),
+        Case("pad", "(3, 4) ((0, 1), (2, 0)) value=1", lambda a: pad(a, ((0, 1), (2, 0)), 1.0),
+             (n(rng, (3, 4)),)),
+    ]

@@ -1,4 +1,4 @@
-"""The Tensor, the primitive table protocol, and the iterative backward sweep.
+"""The Tensor, ``apply`` (one primitive, see :mod:`.op`), and the iterative backward sweep.
 
 A ``Tensor`` wraps a numpy array. Applying a primitive (an :class:`Op`) to
 tensors records the op, its parents and its static keyword parameters on the
@@ -15,10 +15,11 @@ import contextlib
 import contextvars
 import heapq
 import itertools
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 
 import numpy as np
+
+from .op import EngineError, Op
 
 __all__ = [
     "EngineError",
@@ -29,6 +30,8 @@ __all__ = [
     "as_array",
     "backward",
     "no_grad",
+    "operand",
+    "shape_of",
     "tensor",
     "unbroadcast",
 ]
@@ -42,41 +45,6 @@ _NO_PARAMS: dict = {}  # shared, never mutated
 _FORWARD = contextvars.ContextVar("fitcli_forward_mode", default=False)
 
 
-class EngineError(ValueError):
-    """A misuse of the engine: wrong shapes for an op, a bad seed gradient, ..."""
-
-
-@dataclass(frozen=True)
-class Op:
-    """One primitive: a name, a forward on raw arrays and one VJP per input.
-
-    ``fwd(*arrays, **params) -> ndarray``. ``vjps[i](g, out, *arrays, **params)``
-    returns the gradient for input ``i`` given the output cotangent ``g``
-    (it may have the broadcast shape; the sweep sums it back). For variadic ops
-    (concatenate, stack) ``vjp_var(i, g, out, *arrays, **params)`` is used
-    instead.
-
-    ``jvp(tangents, out, *inputs, **params)`` is the forward-mode rule: given
-    the input tangents (Tensors, ``None`` for inputs without one) it returns
-    the output's tangent, written with engine functions so that the tangent
-    is itself differentiable in reverse mode (reverse-over-forward gives
-    Hessian-vector products).
-    """
-
-    name: str
-    fwd: Callable[..., np.ndarray]
-    vjps: tuple[Callable[..., np.ndarray], ...] = ()
-    vjp_var: Callable[..., np.ndarray] | None = None
-    jvp: Callable[..., Tensor] | None = None
-    linear: bool = False
-    doc: str = field(default="", compare=False)
-
-    def vjp(self, i: int) -> Callable[..., np.ndarray]:
-        if self.vjp_var is not None:
-            return lambda g, out, *xs, **kw: self.vjp_var(i, g, out, *xs, **kw)
-        return self.vjps[i]
-
-
 def _is_float(dtype: np.dtype) -> bool:
     return dtype.kind in "fc"
 
@@ -86,6 +54,26 @@ def as_array(x, dtype=None) -> np.ndarray:
     if isinstance(x, Tensor):
         return x.data
     return np.asarray(x, dtype=dtype)
+
+
+def operand(x):
+    """Operand as given to an op: Tensors as is, numpy scalars as Python numbers.
+
+    Python numbers are "weak" in numpy's promotion rules, so a float32 tensor
+    times 0.5 stays float32 (no silent upcast).
+    """
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, (int, float, bool)):
+        return x
+    return np.asarray(x)
+
+
+def shape_of(x) -> tuple:
+    """The shape of a Tensor, array or number."""
+    return np.shape(x.data if isinstance(x, Tensor) else x)
 
 
 class Tensor:
@@ -153,54 +141,54 @@ class Tensor:
         """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf needing it."""
         backward(self, seed, retain_graph=retain_graph)
 
-    # -- operators: written out, each delegates to the functions module ------------
+    # -- operators: written out, each delegates to its family's public function ------------
     def __add__(self, o):
-        return _F.add(self, o)
+        return _E.add(self, o)
 
     def __radd__(self, o):
-        return _F.add(o, self)
+        return _E.add(o, self)
 
     def __sub__(self, o):
-        return _F.subtract(self, o)
+        return _E.subtract(self, o)
 
     def __rsub__(self, o):
-        return _F.subtract(o, self)
+        return _E.subtract(o, self)
 
     def __mul__(self, o):
-        return _F.multiply(self, o)
+        return _E.multiply(self, o)
 
     def __rmul__(self, o):
-        return _F.multiply(o, self)
+        return _E.multiply(o, self)
 
     def __truediv__(self, o):
-        return _F.divide(self, o)
+        return _E.divide(self, o)
 
     def __rtruediv__(self, o):
-        return _F.divide(o, self)
+        return _E.divide(o, self)
 
     def __pow__(self, o):
-        return _F.power(self, o)
+        return _E.power(self, o)
 
     def __rpow__(self, o):
-        return _F.power(o, self)
+        return _E.power(o, self)
 
     def __matmul__(self, o):
-        return _F.matmul(self, o)
+        return _L.matmul(self, o)
 
     def __rmatmul__(self, o):
-        return _F.matmul(o, self)
+        return _L.matmul(o, self)
 
     def __neg__(self):
-        return _F.negative(self)
+        return _E.negative(self)
 
     def __pos__(self):
         return self
 
     def __abs__(self):
-        return _F.abs(self)
+        return _E.abs(self)
 
     def __getitem__(self, index):
-        return _F.getitem(self, index)
+        return _S.getitem(self, index)
 
     # comparisons are not differentiable: plain boolean arrays
     def __lt__(self, o):
@@ -226,62 +214,62 @@ class Tensor:
     # -- methods, numpy-like ------------------------------------------------------
     @property
     def T(self) -> Tensor:
-        return _F.transpose(self)
+        return _S.transpose(self)
 
     def sum(self, axis=None, keepdims=False):
-        return _F.sum(self, axis=axis, keepdims=keepdims)
+        return _R.sum(self, axis=axis, keepdims=keepdims)
 
     def mean(self, axis=None, keepdims=False):
-        return _F.mean(self, axis=axis, keepdims=keepdims)
+        return _R.mean(self, axis=axis, keepdims=keepdims)
 
     def var(self, axis=None, keepdims=False, ddof=0):
-        return _F.var(self, axis=axis, keepdims=keepdims, ddof=ddof)
+        return _R.var(self, axis=axis, keepdims=keepdims, ddof=ddof)
 
     def max(self, axis=None, keepdims=False):
-        return _F.max(self, axis=axis, keepdims=keepdims)
+        return _R.max(self, axis=axis, keepdims=keepdims)
 
     def min(self, axis=None, keepdims=False):
-        return _F.min(self, axis=axis, keepdims=keepdims)
+        return _R.min(self, axis=axis, keepdims=keepdims)
 
     def reshape(self, *shape):
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
-        return _F.reshape(self, shape)
+        return _S.reshape(self, shape)
 
     def transpose(self, *axes):
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
-        return _F.transpose(self, axes or None)
+        return _S.transpose(self, axes or None)
 
     def astype(self, dtype):
-        return _F.astype(self, dtype)
+        return _E.astype(self, dtype)
 
     def exp(self):
-        return _F.exp(self)
+        return _E.exp(self)
 
     def log(self):
-        return _F.log(self)
+        return _E.log(self)
 
     def sqrt(self):
-        return _F.sqrt(self)
+        return _E.sqrt(self)
 
     def tanh(self):
-        return _F.tanh(self)
+        return _E.tanh(self)
 
     def sigmoid(self):
-        return _F.sigmoid(self)
+        return _E.sigmoid(self)
 
     def relu(self):
-        return _F.relu(self)
+        return _E.relu(self)
 
     def abs(self):
-        return _F.abs(self)
+        return _E.abs(self)
 
     def clip(self, a_min=None, a_max=None):
-        return _F.clip(self, a_min, a_max)
+        return _E.clip(self, a_min, a_max)
 
     def norm(self, axis=None, keepdims=False):
-        return _F.norm(self, axis=axis, keepdims=keepdims)
+        return _R.norm(self, axis=axis, keepdims=keepdims)
 
 
 def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
@@ -354,7 +342,7 @@ def _push_tangent(op: Op, result: Tensor, inputs: tuple, params: dict) -> None:
         else:
             t = op.jvp(tangents, result, *inputs, **params)
         if t.shape != result.shape:
-            t = _F.broadcast_to(t, result.shape)
+            t = _S.broadcast_to(t, result.shape)
     result.tangent = t
 
 
@@ -441,4 +429,8 @@ def backward(root: Tensor, seed=None, retain_graph: bool = False) -> None:
             node.requires_grad = False
 
 
-from . import functions as _F  # noqa: E402  (the methods above delegate to it)
+# the methods above delegate to the public functions of the primitive families
+from . import ops_elementwise as _E  # noqa: E402
+from . import ops_linalg as _L  # noqa: E402
+from . import ops_reduce as _R  # noqa: E402
+from . import ops_shape as _S  # noqa: E402

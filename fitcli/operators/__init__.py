@@ -1,9 +1,9 @@
-"""Imaging operators with exact adjoints, registered as engine primitives.
+"""Imaging operators with exact adjoints, as engine primitives.
 
-Importing this package registers ``blur``, ``blur_subsample`` (fused, separable
-kernels), ``subsample``, ``subsample_area``,
-``gradient``, ``divergence`` and ``magnitude`` in ``fitcli.engine.OPS``; their gradient-check
-cases are :func:`fitcli.operators.cases.make_cases`.
+``blur``, ``blur_subsample`` (fused, separable kernels), ``subsample``,
+``subsample_area``, ``gradient``, ``divergence`` and ``magnitude`` are defined with
+:mod:`fitcli.engine.extend`, each module with its ``gradcheck_cases(rng)``; the
+warps live in :mod:`fitcli.operators.warp`. ``fitcli.battery`` lists them all.
 """
 
 from .blur import BLUR, Blur, blur
@@ -31,10 +31,8 @@ from .sampling import (
     upsample_zero,
 )
 
-OPS = [BLUR, BLUR_SUBSAMPLE, SUBSAMPLE, SUBSAMPLE_AREA, GRADIENT, DIVERGENCE, MAGNITUDE]
-
 __all__ = [
-    "BLUR", "BLUR_SUBSAMPLE", "DIVERGENCE", "GRADIENT", "KERNELS", "OPS", "SUBSAMPLE",
+    "BLUR", "BLUR_SUBSAMPLE", "DIVERGENCE", "GRADIENT", "KERNELS", "SUBSAMPLE",
     "SUBSAMPLE_AREA", "MAGNITUDE", "Blur", "BlurSubsample", "magnitude", "magnitude_array",
     "Kernel", "area_adjoint", "area_array", "blur", "box", "divergence", "divergence_array",
     "from_array", "from_file", "gaussian", "gradient", "gradient_adjoint", "gradient_array",

@@ -25,8 +25,9 @@ import scipy.fft as sfft
 from scipy import ndimage
 
 from .. import engine as fe
-from ..engine import Op, Tensor
-from .kernels import Kernel
+from ..engine import Tensor
+from ..engine.extend import Case, primitive
+from .kernels import Kernel, box, gaussian, motion
 
 BOUNDARIES = ("periodic", "symmetric")
 METHODS = ("auto", "separable", "direct", "fft")
@@ -200,15 +201,37 @@ class Blur:
         return np.ascontiguousarray(y[t:shape[0] - b, lft:shape[1] - rgt])
 
 
-BLUR = fe.register(Op(
+BLUR = primitive(
     "blur",
     lambda x, blur: blur.forward(x),
     (lambda g, out, x, blur: blur.adjoint(g),),        # (h ⋆ ·)ᵀ = correlation with h
     linear=True,
     doc="convolution with a blur kernel; static parameter blur: Blur",
-))
+)
 
 
 def blur(x, op: Blur) -> Tensor:
     """Apply the blur operator ``op`` to an image Tensor (H, W) or (H, W, C)."""
     return fe.apply(BLUR, x, blur=op)
+
+
+# -- gradient-check cases ----------------------------------------------------------------------
+def _case_blurs() -> list[tuple[str, Blur]]:
+    ops = []
+    for boundary in ("periodic", "symmetric"):
+        ops.append((f"gaussian(0.5) separable {boundary}",
+                    Blur(gaussian(0.5), boundary, "separable")))
+        ops.append((f"box(2) direct {boundary}", Blur(box(2), boundary, "direct")))
+        ops.append((f"motion(3, 30°) fft {boundary}",
+                    Blur(motion(3, 30), boundary, "fft")))
+    return ops
+
+
+def gradcheck_cases(rng: np.random.Generator) -> list[Case]:
+    """Every blur path (separable, direct, fft) under both boundaries, grayscale and colour."""
+    cases = []
+    for label, op in _case_blurs():
+        for shape in [(7, 9), (6, 5, 3), (5, 6)]:
+            cases.append(Case("blur", f"{shape} {label}", lambda x, op=op: blur(x, op),
+                              (rng.standard_normal(shape),)))
+    return cases

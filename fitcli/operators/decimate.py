@@ -16,8 +16,9 @@ import numpy as np
 from scipy import ndimage
 
 from .. import engine as fe
-from ..engine import Op, Tensor
-from .kernels import Kernel
+from ..engine import Tensor
+from ..engine.extend import Case, primitive
+from .kernels import Kernel, gaussian
 
 MAX_SIDE = 2048
 
@@ -86,10 +87,22 @@ class BlurSubsample:
         return fe.apply(BLUR_SUBSAMPLE, x, fused=self)
 
 
-BLUR_SUBSAMPLE = fe.register(Op(
+BLUR_SUBSAMPLE = primitive(
     "blur_subsample",
     lambda x, fused: fused.forward(x),
     (lambda g, out, x, fused: fused.adjoint(g),),    # (R₀ · R₁ᵀ)ᵀ = R₀ᵀ · R₁
     linear=True,
     doc="separable blur then subsampling as R0 x R1^T; static parameter fused: BlurSubsample",
-))
+)
+
+
+def gradcheck_cases(rng: np.random.Generator) -> list[Case]:
+    """Both samplings, both boundaries, grayscale and colour."""
+    cases = []
+    for shape, f, boundary, sampling in [((7, 9), 2, "symmetric", "sample"),
+                                         ((6, 5, 3), 3, "periodic", "sample"),
+                                         ((6, 8), 2, "symmetric", "area")]:
+        op = BlurSubsample(gaussian(0.5), boundary, f, sampling, shape)
+        cases.append(Case("blur_subsample", f"{shape} factor={f} {boundary} {sampling}",
+                          lambda x, op=op: op(x), (rng.standard_normal(shape),)))
+    return cases

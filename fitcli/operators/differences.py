@@ -15,7 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import engine as fe
-from ..engine import Op, Tensor
+from ..engine import Tensor
+from ..engine.extend import Case, primitive
 
 
 def _check(shape: tuple) -> None:
@@ -74,20 +75,20 @@ def _magnitude_vjp(g, out, p, eps=0.0):
     return p * w
 
 
-GRADIENT = fe.register(Op(
+GRADIENT = primitive(
     "gradient",
     lambda x: gradient_array(x),
     (lambda g, out, x: gradient_adjoint(g),),          # ∇ᵀ = −div
     linear=True,
     doc="forward differences with Neumann boundary, (H, W[, C]) -> (2, H, W[, C])",
-))
-DIVERGENCE = fe.register(Op(
+)
+DIVERGENCE = primitive(
     "divergence",
     lambda p: divergence_array(p),
     (lambda g, out, p: -gradient_array(g),),           # divᵀ = −∇
     linear=True,
     doc="divergence, the negative adjoint of gradient, (2, H, W[, C]) -> (H, W[, C])",
-))
+)
 
 
 def _magnitude_jvp(t, out, p, eps=0.0):
@@ -99,13 +100,13 @@ def _magnitude_jvp(t, out, p, eps=0.0):
     return num / fe.where(pos, out, 1.0) * pos
 
 
-MAGNITUDE = fe.register(Op(
+MAGNITUDE = primitive(
     "magnitude",
     magnitude_array,
     (_magnitude_vjp,),
     jvp=_magnitude_jvp,
     doc="per-pixel norm sqrt(p0² + p1² + eps²) of a (2, H, W[, C]) field; static eps",
-))
+)
 
 
 def gradient(x) -> Tensor:
@@ -126,3 +127,18 @@ def magnitude(p, eps: float = 0.0) -> Tensor:
     superres benchmark), with the same gradient p / |p|_ε.
     """
     return fe.apply(MAGNITUDE, p, eps=float(eps))
+
+
+def gradcheck_cases(rng: np.random.Generator) -> list[Case]:
+    """Grayscale and colour, odd and tiny sizes; magnitude with and without eps."""
+    cases = []
+    for shape in [(7, 9), (5, 6, 3), (3, 3), (1, 4)]:
+        cases.append(Case("gradient", str(shape), gradient, (rng.standard_normal(shape),)))
+        cases.append(Case("divergence", str((2,) + shape), divergence,
+                          (rng.standard_normal((2,) + shape),)))
+    for shape, eps in [((2, 5, 6), 0.1), ((2, 4, 3, 2), 0.5), ((2, 3, 4), 0.0)]:
+        # eps = 0: entries away from |p| = 0, where the norm has its kink
+        p = rng.choice([-1.0, 1.0], size=shape) * rng.uniform(0.2, 1.5, shape)
+        cases.append(Case("magnitude", f"{shape} eps={eps}",
+                          lambda a, eps=eps: magnitude(a, eps), (p,)))
+    return cases

@@ -16,7 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import engine as fe
-from ..engine import Op, Tensor
+from ..engine import Tensor
+from ..engine.extend import Case, primitive
 
 
 def _check(shape: tuple, factor: int) -> None:
@@ -59,20 +60,20 @@ def area_adjoint(y: np.ndarray, factor: int, shape: tuple) -> np.ndarray:
     return b.reshape(shape)
 
 
-SUBSAMPLE = fe.register(Op(
+SUBSAMPLE = primitive(
     "subsample",
     lambda x, factor: subsample_array(x, factor),
     (lambda g, out, x, factor: upsample_zero(g, factor, x.shape),),   # Sᵀ: zero-fill
     linear=True,
     doc="keep pixels 0, f, 2f, ... of both image axes; static parameter factor",
-))
-SUBSAMPLE_AREA = fe.register(Op(
+)
+SUBSAMPLE_AREA = primitive(
     "subsample_area",
     lambda x, factor: area_array(x, factor),
     (lambda g, out, x, factor: area_adjoint(g, factor, x.shape),),    # spread / f²
     linear=True,
     doc="average f x f blocks then keep one value per block; static parameter factor",
-))
+)
 
 
 def subsample(x, factor: int, mode: str = "sample") -> Tensor:
@@ -82,3 +83,17 @@ def subsample(x, factor: int, mode: str = "sample") -> Tensor:
     if mode == "area":
         return fe.apply(SUBSAMPLE_AREA, x, factor=int(factor))
     raise ValueError(f"subsample: mode must be 'sample' or 'area', got {mode!r}")
+
+
+def gradcheck_cases(rng: np.random.Generator) -> list[Case]:
+    """Every factor on odd, colour and tiny images; area sampling on whole blocks."""
+    cases = []
+    for shape in [(7, 9), (6, 5, 3), (3, 3), (1, 4)]:
+        for f in (1, 2, 3):
+            cases.append(Case("subsample", f"{shape} factor={f}",
+                              lambda x, f=f: subsample(x, f), (rng.standard_normal(shape),)))
+    for shape, f in [((6, 8), 2), ((6, 9, 2), 3), ((4, 4), 4)]:
+        cases.append(Case("subsample_area", f"{shape} factor={f}",
+                          lambda x, f=f: subsample(x, f, mode="area"),
+                          (rng.standard_normal(shape),)))
+    return cases

@@ -26,9 +26,8 @@ import numpy as np
 from scipy import ndimage
 from scipy.linalg import solve_banded
 
-from ..engine import Op, Tensor, apply, register
-from ..engine._jvp import tsum
-from ..engine.cases import Case
+from ..engine import Op, Tensor, apply
+from ..engine.extend import Case, primitive, tsum
 
 __all__ = ["BOUNDARIES", "spline_coefficients", "warp", "warp_cubic", "warp_linear",
            "identity_grid", "gradcheck_cases"]
@@ -205,8 +204,8 @@ def _make_op(kind: str, doc: str) -> Op:
             terms.append(dr * t[1][0] + dc * t[1][1])
         return tsum(*terms)
 
-    op = Op(f"warp_{kind}", fwd, (vjp_source, vjp_coords), jvp=jvp, doc=doc)
-    return register(op)
+    op = primitive(f"warp_{kind}", fwd, (vjp_source, vjp_coords), jvp=jvp, doc=doc)
+    return op
 
 
 warp_linear_op = _make_op("linear", "bilinear sampling of image (H, W) at coords (2, ...)")

@@ -26,8 +26,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import engine as fe
-from ..engine import Op, Tensor, apply
-from ..engine.cases import Case
+from ..engine import Tensor, apply
+from ..engine.extend import Case, primitive
 from ..errors import ConfigError
 from ..optim.prox import tv_prox
 from .base import Regularizer
@@ -94,8 +94,8 @@ def _padded_differences(u) -> tuple[Tensor, Tensor]:
 def _scalar_op(name, fwd, grad, doc):
     """A quadratic energy ½⟨u, L u⟩ as a primitive, with its gradient L u a linear
     (self-adjoint) primitive of its own — the JVP ⟨L u, t⟩ is then engine ops."""
-    grad_op = fe.register(Op(name + "_grad", lambda u: grad(u), (lambda g, out, u: grad(g),),
-                             linear=True, doc=f"gradient of {doc} (self-adjoint)"))
+    grad_op = primitive(name + "_grad", lambda u: grad(u), (lambda g, out, u: grad(g),),
+                        linear=True, doc=f"gradient of {doc} (self-adjoint)")
 
     def f(u):
         return np.asarray(fwd(u), dtype=u.dtype)
@@ -106,7 +106,7 @@ def _scalar_op(name, fwd, grad, doc):
     def jvp(t, out, u):
         return fe.sum(apply(grad_op, u) * t[0])
 
-    return fe.register(Op(name, f, (vjp,), jvp=jvp, doc=doc)), grad_op
+    return primitive(name, f, (vjp,), jvp=jvp, doc=doc), grad_op
 
 
 (diffusion_op, diffusion_grad_op) = _scalar_op("field_diffusion", _diffusion_fwd,

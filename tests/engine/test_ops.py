@@ -1,7 +1,8 @@
 """Every registered primitive against central finite differences, on the shape battery.
 
 The battery (``fitcli.battery``) covers the engine's ops and every primitive
-registered elsewhere (imaging operators, warps, fused recurrent cells).
+defined elsewhere with ``fitcli.engine.extend`` (imaging operators, warps, field
+regularizers, fused recurrent cells).
 """
 
 import numpy as np
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import fitcli.engine as fe
-from fitcli.battery import all_cases, missing_cases
+from fitcli.battery import all_cases, all_ops, missing_cases
 from fitcli.engine.gradcheck import check_grad
 
 CASES = all_cases(seed=0)
@@ -23,7 +24,7 @@ def test_every_op_has_a_case():
 
 
 def test_every_case_names_a_real_op():
-    assert {c.op for c in CASES} <= set(fe.OPS)
+    assert {c.op for c in CASES} <= set(all_ops())
 
 
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.op}[{c.label}]" for c in CASES])

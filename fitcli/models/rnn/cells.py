@@ -1,4 +1,4 @@
-"""Fused primitives of the recurrent cells, registered in the engine's op table.
+"""Fused primitives of the recurrent cells, defined with ``fitcli.engine.extend``.
 
 Composition through the engine is correct by construction but pays the
 per-op overhead at every time step; the recurrent loop is the one place where
@@ -17,23 +17,20 @@ that overhead multiplies by T. These primitives fuse the work of one step:
   convention, a = x W + b_x, u = h U + b_h): r = σ(a_r + u_r),
   z = σ(a_z + u_z), n = tanh(a_n + r u_n), h' = (1 − z) n + z h.
 
-Each VJP is written next to its forward with the formula; ``CASES`` holds
-their gradient checks (several shapes, float64) for the tests and for
-``fitcli gradcheck --ops``.
+Each VJP is written next to its forward with the formula, then the JVP rule (engine
+functions, so reverse-over-forward works), the primitive and its public function;
+``gradcheck_cases`` holds their gradient checks (several shapes, float64) for the
+tests and for ``fitcli gradcheck --ops``.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 
 import fitcli.engine as fe
-from fitcli.engine._jvp import on, tsum
-from fitcli.engine.cases import Case
-from fitcli.engine.tensor import Op
+from fitcli.engine.extend import Case, on, primitive, tsum
 
-__all__ = ["CASES", "elman_step", "gru_pointwise", "lstm_pointwise", "rnn_affine"]
+__all__ = ["elman_step", "gradcheck_cases", "gru_pointwise", "lstm_pointwise", "rnn_affine"]
 
 
 def _sigmoid(x):
@@ -74,13 +71,25 @@ def _affine(x, h, W, U, b):
     return z
 
 
-_affine_op = Op("rnn_affine", _affine, (
+def _affine_jvp(t, out, x, h, W, U, b):
+    # d(xW + hU + b) = dx W + dh U + x dW + h dU + db
+    return tsum(on(t[0], lambda tx: fe.matmul(tx, W)), on(t[1], lambda th: fe.matmul(th, U)),
+                on(t[2], lambda tW: fe.matmul(x, tW)), on(t[3], lambda tU: fe.matmul(h, tU)),
+                t[4])
+
+
+rnn_affine_op = primitive("rnn_affine", _affine, (
     lambda g, out, x, h, W, U, b: g @ W.T,            # ∂/∂x = G Wᵀ
     lambda g, out, x, h, W, U, b: g @ U.T,            # ∂/∂h = G Uᵀ
     lambda g, out, x, h, W, U, b: x.T @ g,            # ∂/∂W = xᵀ G
     lambda g, out, x, h, W, U, b: h.T @ g,            # ∂/∂U = hᵀ G
     lambda g, out, x, h, W, U, b: g.sum(axis=0),      # ∂/∂b = Σ_n G
-), doc="x W + h U + b for x (N, D), h (N, H), W (D, K), U (H, K), b (K,)")
+), jvp=_affine_jvp, doc="x W + h U + b for x (N, D), h (N, H), W (D, K), U (H, K), b (K,)")
+
+
+def rnn_affine(x, h, W, U, b) -> fe.Tensor:
+    """x W + h U + b (one graph node). Shapes: x (N, D), h (N, H), W (D, K), U (H, K), b (K,)."""
+    return fe.apply(rnn_affine_op, x, h, W, U, b)
 
 
 # -- Elman step: tanh(x W + h U + b) -----------------------------------------------------------
@@ -92,13 +101,24 @@ def _elman(x, h, W, U, b):
     return np.tanh(z, out=z)
 
 
-_elman_op = Op("elman_step", _elman, (
+def _elman_jvp(t, out, x, h, W, U, b):
+    # d tanh(z) = (1 − tanh² z) dz
+    return (1.0 - out * out) * _affine_jvp(t, out, x, h, W, U, b)
+
+
+elman_step_op = primitive("elman_step", _elman, (
     lambda g, out, x, h, W, U, b: _dz(g, out) @ W.T,        # ∂/∂x = dz Wᵀ, dz = g (1 − h'²)
     lambda g, out, x, h, W, U, b: _dz(g, out) @ U.T,        # ∂/∂h = dz Uᵀ
     lambda g, out, x, h, W, U, b: x.T @ _dz(g, out),        # ∂/∂W = xᵀ dz
     lambda g, out, x, h, W, U, b: h.T @ _dz(g, out),        # ∂/∂U = hᵀ dz
     lambda g, out, x, h, W, U, b: _dz(g, out).sum(axis=0),  # ∂/∂b = Σ_n dz
-), doc="Elman step tanh(x W + h U + b): x (N, D), h (N, H), W (D, H), U (H, H), b (H,)")
+), jvp=_elman_jvp, doc="Elman step tanh(x W + h U + b): "
+                            "x (N, D), h (N, H), W (D, H), U (H, H), b (H,)")
+
+
+def elman_step(x, h, W, U, b) -> fe.Tensor:
+    """tanh(x W + h U + b) (one graph node). Shapes as :func:`rnn_affine` with K = H."""
+    return fe.apply(elman_step_op, x, h, W, U, b)
 
 
 # -- LSTM pointwise: gates z (N, 4H) [i, f, g, o], cell c (N, H) -> [h, c'] (N, 2H) ----------
@@ -141,8 +161,33 @@ def _lstm_vjp_c(g, out, z, c):
     return _lstm_memo(g, out, z, c)[1]
 
 
-_lstm_op = Op("lstm_pointwise", _lstm_fwd, (_lstm_vjp_z, _lstm_vjp_c),
-              doc="LSTM cell after the gate matmul: z (N, 4H), c (N, H) -> [h, c'] (N, 2H)")
+def _cols(a, k, H):
+    return None if a is None else a[:, k * H:(k + 1) * H]
+
+
+def _lstm_jvp(t, out, z, c):
+    H = c.shape[-1]
+    i, f, o = (fe.sigmoid(_cols(z, k, H)) for k in (0, 1, 3))
+    g = fe.tanh(_cols(z, 2, H))
+    tz, tcp = t
+    di, df, dg, do = (None if tz is None else _cols(tz, k, H) for k in range(4))
+    # dc' = df c + f dc + di g + i dg  (with dσ = σ(1 − σ) dz, dtanh = (1 − tanh²) dz)
+    dc = tsum(on(df, lambda d: d * f * (1.0 - f) * c), on(tcp, lambda d: f * d),
+              on(di, lambda d: d * i * (1.0 - i) * g), on(dg, lambda d: i * (1.0 - g * g) * d))
+    tc = fe.tanh(out[:, H:])
+    # dh = do tanh c' + o (1 − tanh² c') dc'
+    dh = tsum(on(do, lambda d: d * o * (1.0 - o) * tc), o * (1.0 - tc * tc) * dc)
+    return fe.concatenate([dh, dc], axis=-1)
+
+
+lstm_pointwise_op = primitive(
+    "lstm_pointwise", _lstm_fwd, (_lstm_vjp_z, _lstm_vjp_c), jvp=_lstm_jvp,
+    doc="LSTM cell after the gate matmul: z (N, 4H), c (N, H) -> [h, c'] (N, 2H)")
+
+
+def lstm_pointwise(z, c) -> fe.Tensor:
+    """The LSTM record [h, c'] (N, 2H) from gate pre-activations z (N, 4H) and cell c (N, H)."""
+    return fe.apply(lstm_pointwise_op, z, c)
 
 
 # -- GRU pointwise: a, u (N, 3H) [r, z, n], h (N, H) -> h' (N, H) -----------------------------
@@ -185,41 +230,6 @@ def _gru_vjp_h(g, out, a, u, h):
     return _gru_memo(g, out, a, u, h)[2]
 
 
-_gru_op = Op("gru_pointwise", _gru_fwd, (_gru_vjp_a, _gru_vjp_u, _gru_vjp_h),
-             doc="GRU cell after its matmuls: a, u (N, 3H), h (N, H) -> h' (N, H)")
-
-# -- forward-mode rules (engine functions, so reverse-over-forward works) ---------------------
-def _affine_jvp(t, out, x, h, W, U, b):
-    # d(xW + hU + b) = dx W + dh U + x dW + h dU + db
-    return tsum(on(t[0], lambda tx: fe.matmul(tx, W)), on(t[1], lambda th: fe.matmul(th, U)),
-                on(t[2], lambda tW: fe.matmul(x, tW)), on(t[3], lambda tU: fe.matmul(h, tU)),
-                t[4])
-
-
-def _elman_jvp(t, out, x, h, W, U, b):
-    # d tanh(z) = (1 − tanh² z) dz
-    return (1.0 - out * out) * _affine_jvp(t, out, x, h, W, U, b)
-
-
-def _cols(a, k, H):
-    return None if a is None else a[:, k * H:(k + 1) * H]
-
-
-def _lstm_jvp(t, out, z, c):
-    H = c.shape[-1]
-    i, f, o = (fe.sigmoid(_cols(z, k, H)) for k in (0, 1, 3))
-    g = fe.tanh(_cols(z, 2, H))
-    tz, tcp = t
-    di, df, dg, do = (None if tz is None else _cols(tz, k, H) for k in range(4))
-    # dc' = df c + f dc + di g + i dg  (with dσ = σ(1 − σ) dz, dtanh = (1 − tanh²) dz)
-    dc = tsum(on(df, lambda d: d * f * (1.0 - f) * c), on(tcp, lambda d: f * d),
-              on(di, lambda d: d * i * (1.0 - i) * g), on(dg, lambda d: i * (1.0 - g * g) * d))
-    tc = fe.tanh(out[:, H:])
-    # dh = do tanh c' + o (1 − tanh² c') dc'
-    dh = tsum(on(do, lambda d: d * o * (1.0 - o) * tc), o * (1.0 - tc * tc) * dc)
-    return fe.concatenate([dh, dc], axis=-1)
-
-
 def _gru_jvp(t, out, a, u, h):
     H = h.shape[-1]
     ta, tu, th = t
@@ -238,25 +248,9 @@ def _gru_jvp(t, out, a, u, h):
     return tsum((1.0 - z) * dn, (h - n) * dz, direct)
 
 
-rnn_affine_op = fe.register(replace(_affine_op, jvp=_affine_jvp))
-elman_step_op = fe.register(replace(_elman_op, jvp=_elman_jvp))
-lstm_pointwise_op = fe.register(replace(_lstm_op, jvp=_lstm_jvp))
-gru_pointwise_op = fe.register(replace(_gru_op, jvp=_gru_jvp))
-
-
-def rnn_affine(x, h, W, U, b) -> fe.Tensor:
-    """x W + h U + b (one graph node). Shapes: x (N, D), h (N, H), W (D, K), U (H, K), b (K,)."""
-    return fe.apply(rnn_affine_op, x, h, W, U, b)
-
-
-def elman_step(x, h, W, U, b) -> fe.Tensor:
-    """tanh(x W + h U + b) (one graph node). Shapes as :func:`rnn_affine` with K = H."""
-    return fe.apply(elman_step_op, x, h, W, U, b)
-
-
-def lstm_pointwise(z, c) -> fe.Tensor:
-    """The LSTM record [h, c'] (N, 2H) from gate pre-activations z (N, 4H) and cell c (N, H)."""
-    return fe.apply(lstm_pointwise_op, z, c)
+gru_pointwise_op = primitive(
+    "gru_pointwise", _gru_fwd, (_gru_vjp_a, _gru_vjp_u, _gru_vjp_h), jvp=_gru_jvp,
+    doc="GRU cell after its matmuls: a, u (N, 3H), h (N, H) -> h' (N, H)")
 
 
 def gru_pointwise(a, u, h) -> fe.Tensor:
@@ -264,8 +258,9 @@ def gru_pointwise(a, u, h) -> fe.Tensor:
     return fe.apply(gru_pointwise_op, a, u, h)
 
 
-def _cases(seed: int = 0) -> list[Case]:
-    rng = np.random.default_rng(seed)
+# -- gradient-check cases ---------------------------------------------------------------------
+def gradcheck_cases(rng: np.random.Generator) -> list[Case]:
+    """Each fused cell on tiny and small shapes (float64), every input differentiated."""
     n = rng.standard_normal
     cases = []
     for N, D, H, K in [(1, 1, 1, 1), (3, 2, 4, 4), (5, 3, 2, 8)]:
@@ -280,6 +275,3 @@ def _cases(seed: int = 0) -> list[Case]:
         cases.append(Case("gru_pointwise", f"N={N} H={H}", gru_pointwise,
                           (2 * n((N, 3 * H)), 2 * n((N, 3 * H)), n((N, H)))))
     return cases
-
-
-CASES: list[Case] = _cases()

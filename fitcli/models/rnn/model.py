@@ -10,7 +10,7 @@ restarting from a detached copy of the state: values flow on, gradients do
 not reach further back than N steps. ``clip`` rescales the gradient to at most
 that norm (:meth:`RNN.clip_grad`).
 
-Cells (all gates in one matmul; fused step primitives from ``rnn_ops``):
+Cells (all gates in one matmul; fused step primitives from ``cells``):
 
 * elman: h' = tanh(x W + h U + b), U initialised orthogonal;
 * gru:   r, z = σ(·), n = tanh(x W_n + b_n + r (h U_n + c_n)), h' = (1 − z) n + z h;

@@ -1,4 +1,4 @@
-"""Small helpers for the forward-mode (JVP) rules of the op tables."""
+"""The small combinators the forward-mode (JVP) rules are written with."""
 
 from __future__ import annotations
 
