@@ -202,3 +202,76 @@ def test_a_finite_but_exploding_loss_is_a_divergence():
     assert r.summary["status"] == "diverged"
     assert "the loss grew to" in r.summary["stop_reason"]
     assert np.all(np.isfinite(r.params["W1"]))
+
+
+# -- stages: registration's pyramid levels run by the one loop -------------------------------
+REG = {"name": "reg", "seed": 0,
+       "data": {"image": "shepp_logan_phantom", "resize": 32,
+                "deformation": {"type": "smooth_random", "magnitude": 1.5}},
+       "model": {"type": "registration", "levels": 3, "iterations": [6, 6, 6]},
+       "loss": "ssd", "regularization": [{"type": "diffusion", "weight": 0.01}],
+       "optimizer": {"type": "lbfgs"}, "output": {"every": 2, "checkpoint_every": 4}}
+
+
+def _interrupt_at(k):
+    """on_step that sends this process SIGINT at iteration k (the loop's handler catches it
+    after the step: checkpoint, status interrupted)."""
+    import os
+    import signal
+
+    def on_step(s):
+        if s.iteration == k:
+            os.kill(os.getpid(), signal.SIGINT)
+    return on_step
+
+
+@pytest.mark.parametrize("k", [3, 6, 13], ids=["mid-level", "level-end", "last-level"])
+def test_staged_fit_interrupted_then_resumed_is_bitwise_equal(tmp_path, k):
+    from fitcli.api import load, run
+
+    cfg = load(REG)
+    full = run(cfg, tmp_path / "full")
+    part = run(cfg, tmp_path / "part", on_step=_interrupt_at(k))
+    assert part.summary["status"] == "interrupted" and part.summary["iterations"] == k
+    with np.load(tmp_path / "part" / "checkpoint.npz") as ck:
+        assert int(ck["loop.iteration"]) == k
+        assert int(ck["loop.stage"]) == k // 6         # at iteration 6: already the next level
+    resumed = run(cfg, tmp_path / "part", resume=tmp_path / "part")
+    assert resumed.summary["status"] == "done"
+    np.testing.assert_array_equal(resumed.params["theta"], full.params["theta"])
+    assert resumed.summary["iterations"] == full.summary["iterations"]
+    np.testing.assert_array_equal(np.load(tmp_path / "part" / "displacement.npy"),
+                                  np.load(tmp_path / "full" / "displacement.npy"))
+    rows = [int(r["iteration"]) for r in csv.DictReader(open(tmp_path / "part" /
+                                                             "metrics.csv"))]
+    # no row lost or repeated; the interruption logged its own row
+    assert rows == sorted({int(r["iteration"]) for r in full.history} | {k})
+
+
+def test_each_stage_is_one_optimizer_run_with_its_own_stop_reason():
+    from fitcli.api import load, run
+
+    res = run(load(REG))
+    stages = res.summary["stages"]
+    assert [s["stage"] for s in stages] == ["displacement level 2 (8x8)",
+                                           "displacement level 1 (16x16)",
+                                           "displacement level 0 (32x32)"]
+    assert all(s["stop_reason"] for s in stages)
+    assert sum(s["iterations"] for s in stages) == res.summary["iterations"]
+    # a row at every other iteration of a level and at each level's end, with its stage
+    by_stage = {}
+    for r in res.history[1:]:
+        by_stage.setdefault(r["stage"], []).append(r["stage_iteration"])
+    for i, its in by_stage.items():
+        assert its[-1] == stages[i]["iterations"]
+        assert all(j % 2 == 0 for j in its[:-1])
+    # the regularizer weight is rescaled per level (diffusion: the same on every level)
+    assert res.problem.smooth[0][2] == 0.01
+
+
+def test_model_iterations_and_tol_end_a_level_not_the_fit():
+    from fitcli.api import load, run
+
+    res = run(load(REG, {"optimizer.tol": 1e30}))      # every level stops at its first step
+    assert [s["iterations"] for s in res.summary["stages"]] == [1, 1, 1]
+    assert res.summary["iterations"] == 3 and res.summary["stop_reason"].startswith("tol")

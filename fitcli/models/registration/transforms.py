@@ -18,7 +18,6 @@ u = u_affine + u_dense, the regularisers acting on u_dense only.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,7 +30,7 @@ from ...operators.warp import identity_grid, spline_coefficients, warp_cubic, wa
 
 __all__ = ["TRANSFORMS", "Level", "Similarity", "Transform", "affine_info", "build_levels",
            "coarsen_affine",
-           "level_objective", "make_similarity", "make_transform"]
+           "make_transform"]
 
 
 @dataclass
@@ -206,42 +205,6 @@ class Similarity:
         vf = blur(Tensor(fixed * fixed), box).data - mf * mf
         cc = cov / fe.sqrt(fe.maximum(vw, 0.0) * np.maximum(vf, 0.0) + self.eps ** 2)
         return 1.0 - fe.mean(cc)
-
-
-def make_similarity(spec) -> Similarity:
-    """From the config's ``loss``: a name (``ssd`` | ``ncc``) or ``{type, window, eps}``."""
-    if spec is None:
-        return Similarity("ssd")
-    if isinstance(spec, str):
-        return Similarity(spec)
-    if isinstance(spec, dict):
-        opts = dict(spec)
-        unknown = set(opts) - {"type", "window", "eps"}
-        if unknown:
-            raise ConfigError(f"loss.{sorted(unknown)[0]}", "one of type, window, eps")
-        return Similarity(**opts)
-    raise ConfigError("loss", "ssd, ncc or {type: ncc, window: 9}", spec)
-
-
-# -- the objective on one level ------------------------------------------------------------------
-RegTerm = tuple[float, Callable[[Tensor], Tensor]]
-
-
-def level_objective(transform: Transform, level: Level, similarity: Similarity,
-                    regularizers: Sequence[RegTerm] = (), pre: np.ndarray | None = None
-                    ) -> Callable[[Tensor], Tensor]:
-    """θ ↦ D(moving(x + u_pre(x) + u_θ(x)), fixed) + Σ weight · R(u_θ), as engine ops."""
-    base = level.grid if pre is None else level.grid + pre
-
-    def objective(theta: Tensor) -> Tensor:
-        u = transform.field(theta, level)
-        total = similarity(level.warp(u + base), level.fixed)
-        for weight, reg in regularizers:
-            if weight:
-                total = total + reg(u) * weight
-        return total
-
-    return objective
 
 
 def build_levels(fixed: np.ndarray, moving: np.ndarray, levels: int, interpolation: str,

@@ -23,7 +23,7 @@ from fitcli.models.registration.data import (
     make_moving,
     rotation_scale_matrix,
 )
-from fitcli.models.registration.transforms import Similarity, make_similarity
+from fitcli.models.registration.transforms import Similarity
 from fitcli.operators.warp import identity_grid, warp
 from fitcli.regularizers import fields as F
 
@@ -244,9 +244,11 @@ def test_register_option_errors(bad, match):
         register(fixed, fixed, **opts)
 
 
-def test_make_similarity_rejects_unknown_key():
+def test_ncc_loss_rejects_unknown_key():
+    from fitcli import config as C
+
     with pytest.raises(ConfigError, match="loss.size"):
-        make_similarity({"type": "ncc", "size": 3})
+        C.load({**RAW, "loss": {"type": "ncc", "size": 3}})
 
 
 # -- a config run writes the run folder -----------------------------------------------------------
