@@ -29,7 +29,7 @@ EXTENSIONS = (
     "fitcli.operators.differences",
     "fitcli.models.rnn.cells",
     "fitcli.operators.warp",
-    "fitcli.regularizers.fields",
+    "fitcli.models.registration.fields",
 )
 
 

@@ -212,7 +212,7 @@ def test_registries_are_explicit_tables():
 
 def test_a_model_kind_owns_its_losses_and_regularizers():
     from fitcli.models.registration import NCC, RegistrationModel
-    from fitcli.regularizers.fields import FIELD_REGULARIZERS
+    from fitcli.models.registration.fields import FIELD_REGULARIZERS
 
     assert RegistrationModel.losses == {"ncc": NCC}
     assert RegistrationModel.regularizers is FIELD_REGULARIZERS

@@ -18,9 +18,9 @@ them out; for every other optimizer they stay in the closure (subgradient).
 To add one: subclass :class:`~.base.Regularizer` (in ``basic.py``, ``image.py`` or
 a new module importing ``.base``) and list the class in ``REGULARIZERS`` below.
 Penalties that only one model kind can use live in that kind's
-``Model.regularizers`` instead: the displacement-field ones of ``fields.py``
-(``diffusion``, ``bending``, and ``tv`` / ``smooth_tv`` per field component) are
-registration's ``FIELD_REGULARIZERS``.
+``Model.regularizers`` instead: the displacement-field ones of
+``fitcli/models/registration/fields.py`` (``diffusion``, ``bending``, and ``tv`` /
+``smooth_tv`` per field component) are registration's ``FIELD_REGULARIZERS``.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from fitcli.models.registration.data import (
 )
 from fitcli.models.registration.transforms import Similarity
 from fitcli.operators.warp import identity_grid, warp
-from fitcli.regularizers import fields as F
+from fitcli.models.registration import fields as F
 
 
 def _smooth_image(n=64, seed=0):
@@ -326,7 +326,7 @@ def test_regularizer_names_mean_the_field_versions_for_registration():
     from pathlib import Path
 
     from fitcli import config as C
-    from fitcli.regularizers.fields import FIELD_REGULARIZERS
+    from fitcli.models.registration.fields import FIELD_REGULARIZERS
 
     path = Path(__file__).resolve().parents[3] / "configs" / "registration_phantom.yaml"
     for name in ("tv", "smooth_tv", "diffusion"):

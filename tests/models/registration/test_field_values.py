@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from fitcli.engine import Tensor
-from fitcli.regularizers.fields import Bending, Diffusion, FieldSmoothTV, FieldTV, bending
+from fitcli.models.registration.fields import Bending, Diffusion, FieldSmoothTV, FieldTV, bending
 
 COEFS = [(1.0, 2.0, 0.5, 0.0, 0.0, 0.0), (-0.3, 0.7, 0.2, 1.5, -2.0, 4.0)]
 

@@ -25,12 +25,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import engine as fe
-from ..engine import Tensor, apply
-from ..engine.extend import Case, primitive
-from ..errors import ConfigError
-from ..optim.prox import tv_prox
-from .base import Regularizer
+from ... import engine as fe
+from ...engine import Tensor, apply
+from ...engine.extend import Case, primitive
+from ...errors import ConfigError
+from ...optim.prox import tv_prox
+from ...regularizers.base import Regularizer
 
 __all__ = ["Bending", "Diffusion", "FIELD_REGULARIZERS", "FieldSmoothTV", "FieldTV", "bending",
            "diffusion", "gradcheck_cases", "smooth_tv", "tv"]
