@@ -159,5 +159,5 @@ def read_csv(path: Path) -> Table:
         raise InputError(f"{path}: line {table.line_of(int(bad[0]))} has "
                          f"{lengths[bad[0]]} cells for {len(names)} column names")
     cells = {name: np.char.strip(np.array(col, dtype=str))
-             for name, col in zip(names, zip(*rows), strict=True)}
+             for name, col in zip(names, zip(*rows, strict=True), strict=True)}
     return Table(path, names, cells)

@@ -2,8 +2,11 @@
 
 The loader's keyword-only arguments are the ``data:`` section of an ``mlp``
 config. Split: a held-out ``validation`` fraction, stratified per class for
-classification; ``standardize`` uses the mean and standard deviation of the
-training part only (applied to both parts).
+classification, or a separate validation CSV. A CSV is read by
+``csvfile.read_csv`` (string and numeric columns, missing cells), its rows
+filtered by ``data.missing``, and its inputs encoded by ``encode.Encoder``
+fitted on the training part only (imputation, one-hot vocabularies,
+standardisation), whose description lands in ``Dataset.extras`` for ``predict``.
 """
 
 from __future__ import annotations
@@ -282,8 +285,9 @@ def _val_targets(vpart: _Part, task: str, classes: np.ndarray) -> np.ndarray:
     unknown = np.flatnonzero(classes[idx] != y)
     if len(unknown):
         row = int(unknown[0])
-        raise InputError(f"data.validation: {vpart.where}: label {label_strings(y[row:row + 1])[0]!r}"
-                         f" in {vpart.cell(vpart.y.name, row)} is not a training label "
+        label = label_strings(y[row:row + 1])[0]
+        raise InputError(f"data.validation: {vpart.where}: label {label!r} in "
+                         f"{vpart.cell(vpart.y.name, row)} is not a training label "
                          f"({', '.join(label_strings(classes))})")
     return idx.astype(np.int64)
 

@@ -320,3 +320,23 @@ def test_size_cap_and_too_many_categories(tmp_path, monkeypatch):
                    "data.drop")
     monkeypatch.setattr(csvfile, "MAX_CSV_BYTES", 100)
     one_line_error(train(tmp_path, {"dataset": "f.csv"}), "f.csv:", "larger than")
+
+
+def test_the_readme_example_trains_on_a_messy_file(tmp_path):
+    """The issue's 'done when': string labels, a categorical column, an ID to drop and
+    missing cells, with the config the README shows."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = next(b for b in readme.split("```yaml")[1:] if "flowers.csv" in b).split("```")[0]
+    cfg = yaml.safe_load(block)
+    rows = flowers(90)
+    rows[4][2], rows[9][1], rows[20][2] = "", "NA", "nan"
+    write(tmp_path / "flowers.csv", rows, bom=True, crlf=True)
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump({"name": "f", "seed": 0, **cfg}))
+    r = runner.invoke(app, ["train", str(tmp_path / "c.yaml"), "-q", "--out",
+                            str(tmp_path / "run")])
+    assert r.exit_code == 0, r.output
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["metrics"]["val_accuracy"] > 0.8
+    with (tmp_path / "run" / "predictions.csv").open(newline="") as f:
+        assert {o["prediction"] for o in csv.DictReader(f)} <= {"setosa", "versicolor",
+                                                                "virginica"}
