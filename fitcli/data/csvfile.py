@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +34,11 @@ from ..errors import ConfigError, InputError
 __all__ = ["MAX_CSV_BYTES", "MISSING_TOKENS", "Column", "Table", "read_csv"]
 
 MAX_CSV_BYTES = 2 * 1024**3
-MISSING_TOKENS = ("", "na", "n/a", "nan", "null", "none", "?")   # compared in lower case
+MISSING_TOKENS = ("", "na", "n/a", "nan", "null", "none", "?")   # compared in any case
+# every letter-case spelling, so a column is matched with np.isin (no per-cell lower())
+_MISSING_SPELLINGS = np.array(sorted({"".join(p) for t in MISSING_TOKENS
+                                      for p in itertools.product(*({c.lower(), c.upper()}
+                                                                   for c in t))}))
 
 
 @dataclass
@@ -50,21 +55,32 @@ class Column:
 
 @dataclass
 class Table:
-    """The cells of a CSV file by column name (stripped strings), in file order."""
+    """The cells of a CSV file by column name (tuples of the strings as read), in file
+    order."""
 
     path: Path
     header: list[str]
-    cells: dict[str, np.ndarray]
+    cells: dict[str, tuple]
 
     @property
     def n_rows(self) -> int:
         return len(next(iter(self.cells.values()))) if self.cells else 0
 
+    def strings(self, name: str) -> np.ndarray:
+        """The cells of column ``name`` without surrounding spaces."""
+        return np.strings.strip(np.array(self.cells[name], dtype=str))
+
     def column(self, name: str, kind: str | None = None) -> Column:
         """The column ``name`` parsed as numbers when every present cell is one (``kind``
         None), or as the ``kind`` ("number" / "string") the training part fixed."""
-        raw = self.cells[name]
-        missing = np.isin(np.char.lower(raw), MISSING_TOKENS)
+        if kind != "string":
+            try:   # the common case first: a clean numeric column ("nan", "inf" included)
+                values = np.array(self.cells[name], dtype=np.float64)
+                return Column(name, "number", values, ~np.isfinite(values))
+            except ValueError:
+                pass
+        raw = self.strings(name)
+        missing = np.isin(raw, _MISSING_SPELLINGS)
         if kind != "string":
             try:
                 values = np.where(missing, "nan", raw).astype(np.float64)
@@ -158,6 +174,5 @@ def read_csv(path: Path) -> Table:
         table = Table(path, names, {})
         raise InputError(f"{path}: line {table.line_of(int(bad[0]))} has "
                          f"{lengths[bad[0]]} cells for {len(names)} column names")
-    cells = {name: np.char.strip(np.array(col, dtype=str))
-             for name, col in zip(names, zip(*rows, strict=True), strict=True)}
+    cells = dict(zip(names, zip(*rows, strict=True), strict=True))
     return Table(path, names, cells)

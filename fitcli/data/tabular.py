@@ -328,6 +328,24 @@ def _task(task, ycol: Column):
     return task, y.astype(np.float64), np.array([])
 
 
+def encode_csv(path: Path, extras: dict, dtype=np.float64,
+               field: str = "--data") -> tuple[np.ndarray, np.ndarray]:
+    """Inputs of new rows for a fitted run (``predict``): the run's columns read with their
+    training kinds, its ``missing`` policy and its Encoder (``extras`` as the loader left
+    them, e.g. read back from the run). Returns X and the file's data-row indices it covers
+    (``missing: drop`` leaves rows out); a target column, if present, is ignored."""
+    enc = Encoder.from_extras(extras)
+    table = read_csv(path)
+    for name in enc.columns:
+        table.need(name, field)
+    cols = [table.column(n, "string" if n in enc.categories else "number") for n in enc.columns]
+    none = np.zeros(table.n_rows, dtype=bool)
+    part = _missing(_Part(str(path), cols, Column("", "number", none, none), table),
+                    extras.get("missing", "error"), field)
+    rows = np.arange(table.n_rows) if part.index is None else part.index
+    return enc.transform(part.cols, dtype), rows
+
+
 def in_target_units(data: Dataset, values: np.ndarray) -> np.ndarray:
     """Regression outputs or targets back in the target's units (``standardize_target``)."""
     if "target_std" not in data.extras:

@@ -18,8 +18,7 @@ from typer.testing import CliRunner
 from fitcli.cli import app
 from fitcli.data import DataContext, csvfile
 from fitcli.data.csvfile import read_csv
-from fitcli.data.encode import Encoder
-from fitcli.data.tabular import load_tabular
+from fitcli.data.tabular import encode_csv, load_tabular
 from fitcli.errors import ConfigError, InputError
 
 
@@ -53,7 +52,7 @@ def test_a_spreadsheet_export_reads(tmp_path):
     (tmp_path / "f.csv").write_text(text, encoding="utf-8", newline="")
     t = read_csv(tmp_path / "f.csv")
     assert t.header == ["id", "colour", "size", "species"] and t.n_rows == 30
-    assert t.cells["colour"].tolist() == [r[1] for r in rows[1:]]
+    assert t.strings("colour").tolist() == [r[1] for r in rows[1:]]
     assert t.column("size").kind == "number" and t.column("colour").kind == "string"
 
 
@@ -73,7 +72,7 @@ def test_csv_round_trip(tmp_path_factory, table, bom, crlf):
     t = read_csv(path)
     assert t.header == header
     for j, name in enumerate(header):
-        assert t.cells[name].tolist() == [r[j].strip() for r in rows]
+        assert t.strings(name).tolist() == [r[j].strip() for r in rows]
 
 
 def test_missing_tokens_and_inf(tmp_path):
@@ -216,17 +215,26 @@ def test_standardize_target(tmp_path):
         load_tabular(ctx(tmp_path), dataset="moons", standardize_target=True)
 
 
-def test_encoder_description_round_trips(tmp_path):
-    write(tmp_path / "f.csv", flowers(40))
+def test_new_rows_are_encoded_like_the_validation_rows(tmp_path):
+    """What predict needs: the description in extras (through JSON, as a run keeps it)
+    turns a file into the same inputs the model saw."""
+    rows = flowers(40)
+    rows[3][2], rows[5][1] = "", "?"
+    write(tmp_path / "f.csv", rows)
+    write(tmp_path / "v.csv", [rows[0]] + rows[30:] + [["x", "purple", "NA", "setosa"]])
+    write(tmp_path / "f.csv", rows[:30])
     d = load_tabular(ctx(tmp_path), dataset="f.csv", target="species", drop=["id"],
-                     validation=0.25, missing="mean")
-    enc = Encoder.from_extras(json.loads(json.dumps(
-        {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in d.extras.items()})))
-    t = read_csv(tmp_path / "f.csv")
-    X = enc.transform([t.column(c, "string" if c in enc.categories else "number")
-                       for c in enc.columns])
-    rows = {tuple(r) for r in np.round(X, 10)}
-    assert all(tuple(r) in rows for r in np.round(np.vstack([d.X_train, d.X_val]), 10))
+                     validation="v.csv", missing="median")
+    extras = json.loads(json.dumps({k: (v.tolist() if isinstance(v, np.ndarray) else v)
+                                    for k, v in d.extras.items()}))
+    X, kept = encode_csv(tmp_path / "v.csv", extras)
+    np.testing.assert_allclose(X, d.X_val, rtol=1e-15)
+    assert kept.tolist() == list(range(12))
+    X, kept = encode_csv(tmp_path / "v.csv", {**extras, "missing": "drop"})
+    assert kept.tolist() == list(range(11)) and np.allclose(X, d.X_val[:11])
+    with pytest.raises(ConfigError, match="--data: expected a column of f.csv, got 'colour'"):
+        write(tmp_path / "f.csv", [["size"], ["1"]])
+        encode_csv(tmp_path / "f.csv", extras)
 
 
 # -- the CLI: runs end to end, errors are one line ---------------------------------------
