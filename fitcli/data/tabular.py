@@ -2,13 +2,16 @@
 
 The loader's keyword-only arguments are the ``data:`` section of an ``mlp``
 config. Split: a held-out ``validation`` fraction, stratified per class for
-classification; ``standardize`` uses the mean and standard deviation of the
-training part only (applied to both parts).
+classification, or a separate validation CSV. A CSV is read by
+``csvfile.read_csv`` (string and numeric columns, missing cells), its rows
+filtered by ``data.missing``, and its inputs encoded by ``encode.Encoder``
+fitted on the training part only (imputation, one-hot vocabularies,
+standardisation), whose description lands in ``Dataset.extras`` for ``predict``.
 """
 
 from __future__ import annotations
 
-import csv
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -16,6 +19,8 @@ import numpy as np
 
 from ..errors import ConfigError, InputError
 from .base import DataContext, Dataset, DatasetEntry, resolve_path
+from .csvfile import MISSING_TOKENS, Column, Table, read_csv
+from .encode import Encoder, take
 
 DATASETS_DIR = Path(__file__).resolve().parents[2] / "datasets"
 MAX_CLASSES = 50   # integer targets with at most this many values count as classes (task: auto)
@@ -64,24 +69,71 @@ TABULAR: dict[str, DatasetEntry] = {e.name: e for e in (
 )}
 
 
-# -- files ------------------------------------------------------------------------------
-def _read_csv(path: Path, target: str):
-    with path.open(newline="", encoding="utf-8") as f:
-        header = next(csv.reader(f), None)
-    if not header:
-        raise InputError(f"{path}: empty CSV file (expected a header row)")
-    header = [h.strip() for h in header]
-    if target not in header:
-        raise ConfigError("data.target", "a column of " + path.name + ": " + ", ".join(header),
-                          target)
-    try:
-        table = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2, dtype=np.float64)
-    except ValueError as exc:
-        raise InputError(f"{path}: expected numeric CSV values after the header ({exc})") from None
-    if table.shape[1] != len(header):
-        raise InputError(f"{path}: {table.shape[1]} columns of values for {len(header)} names")
-    j = header.index(target)
-    return np.delete(table, j, axis=1), table[:, j]
+# -- sources: the columns of a file or a built-in, before any row is dropped -------------
+@dataclass
+class _Part:
+    """Input columns and the target column of one source (a file or a built-in)."""
+
+    where: str                 # for messages: the file path or the dataset name
+    cols: list[Column]
+    y: Column
+    table: Table | None = None  # CSV only: gives line numbers
+    index: np.ndarray | None = None  # row i is row index[i] of the source (after drops)
+
+    def rows(self, keep: np.ndarray) -> _Part:
+        index = np.arange(len(self.y.values)) if self.index is None else self.index
+        return _Part(self.where, [take(c, keep) for c in self.cols], take(self.y, keep),
+                     self.table, index[keep])
+
+    def cell(self, name: str, row: int) -> str:
+        row = row if self.index is None else int(self.index[row])
+        if self.table is not None:
+            return f"column {name!r} on line {self.table.line_of(row)}"
+        return f"column {name!r} in sample {row + 1}"
+
+
+def _array_part(where: str, X: np.ndarray, y: np.ndarray) -> _Part:
+    """A built-in or .npz (X, y): numeric columns x1..xD."""
+    X, y = np.asarray(X, dtype=np.float64), np.asarray(y)
+    if y.dtype.kind in "USO":       # string labels in an .npz
+        y = y.astype(str)
+        return _Part(where, _array_part(where, X, np.zeros(len(y))).cols,
+                     Column("target", "string", y, np.isin(np.char.lower(y), MISSING_TOKENS)))
+    if X.ndim != 2 or len(X) != len(y) or len(y) < 2:
+        raise InputError(f"data.dataset: expected X (N, D) and y (N,), got X {X.shape}, "
+                         f"y {y.shape}")
+    bad_y = ~np.isfinite(y.reshape(len(y), -1)).all(axis=1) if y.dtype.kind == "f" \
+        else np.zeros(len(y), bool)
+    cols = [Column(f"x{j + 1}", "number", X[:, j], ~np.isfinite(X[:, j]))
+            for j in range(X.shape[1])]
+    return _Part(where, cols, Column("target", "number", y, bad_y))
+
+
+def _csv_part(table: Table, target: str, columns: list[str], kinds: dict | None = None,
+              field: str = "data.dataset") -> _Part:
+    """The named columns of a CSV table (``kinds`` fixes how each is read: the
+    training file's kinds for a validation file)."""
+    for name in [*columns, target]:
+        table.need(name, field)
+    kinds = kinds or {}
+    cols = [table.column(n, kinds.get(n)) for n in columns]
+    return _Part(str(table.path), cols, table.column(target, kinds.get(target)), table)
+
+
+def _input_columns(table: Table, target: str, features, drop) -> list[str]:
+    """data.features (default: every column but the target), minus data.drop."""
+    table.need(target, "data.target")
+    for key, names in (("features", features or []), ("drop", drop)):
+        for i, name in enumerate(names):
+            table.need(name, f"data.{key}[{i}]")
+            if name == target and key == "features":
+                raise ConfigError(f"data.features[{i}]", "an input column, not the target",
+                                  name)
+    chosen = list(features) if features else [h for h in table.header if h != target]
+    used = [c for c in chosen if c not in set(drop)]
+    if not used:
+        raise ConfigError("data.features", "at least one input column left after data.drop")
+    return used
 
 
 def _read_npz(path: Path):
@@ -96,76 +148,173 @@ def _read_npz(path: Path):
         raise InputError(f"{path}: not a readable .npz file ({exc})") from None
 
 
+# -- missing values -----------------------------------------------------------------------
+def _missing(part: _Part, policy: str, field: str) -> _Part:
+    """Apply ``data.missing`` to the rows: error names the first missing cell; drop
+    removes rows with one; mean/median keep them for the Encoder to fill. A missing
+    target is never imputed: under drop, mean and median its row is dropped."""
+    cols = [*part.cols, part.y]
+    gaps = np.column_stack([c.missing.reshape(len(c.missing), -1).any(axis=1) for c in cols])
+    if not gaps.any():
+        return part
+    if policy == "error":
+        row = int(np.flatnonzero(gaps.any(axis=1))[0])
+        col = cols[int(np.argmax(gaps[row]))]
+        value = col.values[row]
+        what = ("a non-finite value" if col.kind == "number" and np.any(~np.isnan(value))
+                else "a missing value")
+        raise InputError(f"{field}: {part.where}: {what} in {part.cell(col.name, row)} "
+                         f"(set data.missing: drop, mean or median)")
+    keep = ~gaps[:, -1] if policy != "drop" else ~gaps.any(axis=1)
+    if not keep.any():
+        raise InputError(f"{field}: {part.where}: no row is left without a missing value")
+    return part.rows(keep)
+
+
 # -- the loader -------------------------------------------------------------------------
-def load_tabular(ctx: DataContext, /, *, dataset: str, validation: float = 0.2,
+def load_tabular(ctx: DataContext, /, *, dataset: str, validation: float | str = 0.2,
                  standardize: bool = True, target: str = "target",
                  task: Literal["auto", "classification", "regression"] = "auto",
+                 features: list[str] | None = None, drop: list[str] = (),
+                 missing: Literal["error", "drop", "mean", "median"] = "error",
+                 standardize_target: bool = False,
                  samples: int | None = None, noise: float | None = None) -> Dataset:
-    """Load a built-in name or a CSV/NPZ path and split it.
+    """Load a built-in name or a CSV/NPZ path, split it, and encode the inputs.
 
     Parameters
     ----------
-    dataset : a name in ``TABULAR`` (digits, spirals, moons) or a path to a
-        ``.csv`` (header row, a ``target`` column) or ``.npz`` (``X``, ``y``)
-        relative to the config file.
-    validation : held-out fraction in [0, 1).
-    standardize : scale features to zero mean, unit variance (training statistics).
+    dataset : a name in ``DATASETS`` (digits, spirals, moons) or a path to a
+        ``.csv`` (header row, a ``target`` column; see ``fitcli.data.csvfile``)
+        or ``.npz`` (``X``, ``y``) relative to the config file.
+    validation : held-out fraction in [0, 1), or a ``.csv`` file with the same
+        columns (any order) used as the validation part (no split then).
+    standardize : scale numeric inputs to zero mean, unit variance (training statistics).
     target : the CSV column holding the target.
-    task : classification (integer labels), regression, or auto (integer
-        targets with at most 50 distinct values are classes).
+    task : classification (integer or string labels), regression, or auto
+        (string targets and integer targets with at most 50 distinct values are classes).
+    features, drop : the CSV input columns (default: all but the target), minus ``drop``.
+    missing : empty/NA/NaN cells: error (default), drop the row, or fill in with the
+        training part's mean / median (a string column: its most frequent category).
+    standardize_target : fit a regression target scaled to zero mean, unit variance
+        (training statistics); predictions are written back in the target's units.
     samples, noise : size and noise of the generated datasets (spirals, moons).
     """
-    if not 0.0 <= validation < 1.0:
-        raise ConfigError("data.validation", "a fraction in [0, 1)", validation)
+    _check_options(validation, samples, noise)
+    part, kinds = _load_part(ctx, dataset, target, features, drop, samples, noise)
+    part = _missing(part, missing, "data.dataset")
+    task, y, classes = _task(task, part.y)
+    if standardize_target and task != "regression":
+        raise ConfigError("data.standardize_target", "false for a classification target", True,
+                          "set data.task: regression for a numeric target")
+    if isinstance(validation, str):
+        vpart = _validation_file(ctx, validation, part, kinds, target, missing)
+        y_val = _val_targets(vpart, task, classes)
+        train_cols, val_cols, y_tr = part.cols, vpart.cols, y
+    else:
+        train, val = split(ctx.rng, y if task == "classification" else None, len(y), validation)
+        train_cols, val_cols = [take(c, train) for c in part.cols], [take(c, val) for c in
+                                                                       part.cols]
+        y_tr, y_val = y[train], (y[val] if len(val) else None)
+    enc = Encoder.fit(train_cols, missing=missing, standardize=standardize, source=part.where,
+                      dtype=ctx.dtype)
+    X_tr = enc.transform(train_cols, ctx.dtype)
+    X_val = enc.transform(val_cols, ctx.dtype) if y_val is not None else None
+    extras = {"classes": classes, "target": target, "missing": missing, **enc.to_extras()}
+    if task == "classification":
+        extras["labels"] = label_strings(classes)
+    else:
+        y_tr, y_val = _scale_target(y_tr, y_val, standardize_target, ctx.dtype, extras)
+    return Dataset(str(dataset), task, X_tr, y_tr, X_val, y_val, len(classes), extras)
+
+
+def _check_options(validation, samples, noise):
+    if isinstance(validation, str):
+        if Path(validation).suffix.lower() != ".csv":
+            raise ConfigError("data.validation", "a fraction in [0, 1) or a .csv file",
+                              validation)
+    elif not 0.0 <= validation < 1.0:
+        raise ConfigError("data.validation", "a fraction in [0, 1) or a .csv file", validation)
     if samples is not None and samples < 4:
         raise ConfigError("data.samples", "an integer >= 4", samples)
     if noise is not None and noise < 0:
         raise ConfigError("data.noise", "a non-negative number", noise)
-    X, y = _load_arrays(ctx, dataset, target, samples, noise)
-    if X.ndim != 2 or len(X) != len(y) or len(y) < 2:
-        raise InputError(f"data.dataset: expected X (N, D) and y (N,), got X {X.shape}, "
-                         f"y {y.shape}")
-    task, y, classes = _task(task, y)
-    train, val = split(ctx.rng, y if task == "classification" else None, len(y), validation)
-    X = X.astype(ctx.dtype)
-    Xtr, Xva = X[train], X[val]
-    extras = {"classes": classes}
-    if standardize:
-        mean, std = Xtr.mean(axis=0), Xtr.std(axis=0)
-        std[std == 0] = 1.0   # constant features (digits' blank corners) stay 0
-        Xtr, Xva = (Xtr - mean) / std, (Xva - mean) / std
-        extras.update(mean=mean, std=std)
-    y = y if task == "classification" else y.astype(ctx.dtype)
-    return Dataset(str(dataset), task, Xtr, y[train], Xva if len(val) else None,
-                   y[val] if len(val) else None, len(classes), extras)
 
 
-def _load_arrays(ctx, dataset, target, samples, noise):
+def _load_part(ctx, dataset, target, features, drop, samples, noise):
+    """The source's columns and, for a CSV, the kind of each (a validation file is read
+    with the same kinds)."""
     entry = TABULAR.get(dataset)
-    if entry is not None:
-        if (samples is not None or noise is not None) and not entry.options:
-            key = "samples" if samples is not None else "noise"
+    suffix = Path(dataset).suffix.lower()
+    if entry is None and suffix not in (".csv", ".npz"):
+        raise ConfigError("data.dataset", "one of " + ", ".join(TABULAR)
+                          + " or a .csv/.npz path", dataset)
+    for key, value in (("samples", samples), ("noise", noise)):
+        if value is not None and (entry is None or not entry.options):
             raise ConfigError(f"data.{key}", "no such option for " + dataset, None,
                               "only generated datasets (spirals, moons) take it")
-        return entry.make(ctx, samples=samples, noise=noise)
-    suffix = Path(dataset).suffix.lower()
-    if suffix not in (".csv", ".npz"):
-        raise ConfigError("data.dataset", "one of " + ", ".join(TABULAR) + " or a .csv/.npz path",
-                          dataset)
-    for key, value in (("samples", samples), ("noise", noise)):
-        if value is not None:
-            raise ConfigError(f"data.{key}", "no such option for a file", None,
-                              "only generated datasets (spirals, moons) take it")
+    if suffix != ".csv":
+        for key, value in (("features", features), ("drop", drop)):
+            if value:
+                raise ConfigError(f"data.{key}", "only with a .csv dataset", None,
+                                  f"{dataset} has no named columns")
+    if entry is not None and entry.family == "tabular":
+        return _array_part(dataset, *entry.make(ctx, samples=samples, noise=noise)), None
     path = resolve_path(dataset, ctx, "data.dataset")
-    return _read_csv(path, target) if suffix == ".csv" else _read_npz(path)
+    if suffix == ".npz":
+        return _array_part(str(path), *_read_npz(path)), None
+    table = read_csv(path)
+    part = _csv_part(table, target, _input_columns(table, target, features, drop))
+    return part, {c.name: c.kind for c in [*part.cols, part.y]}
 
 
-def _task(task, y):
-    """Decide the task; classification targets become labels 0..C-1 (classes kept)."""
-    y = np.asarray(y)
-    if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
-        raise InputError("data.dataset: the target has non-finite values")
-    integral = y.dtype.kind in "iub" or (y.ndim == 1 and np.all(y == np.round(y)))
+def _validation_file(ctx, value, part, kinds, target, missing) -> _Part:
+    if kinds is None:
+        raise ConfigError("data.validation", "a fraction for a dataset that is not a .csv "
+                          "file", value)
+    table = read_csv(resolve_path(value, ctx, "data.validation"))
+    vpart = _csv_part(table, target, [c.name for c in part.cols], kinds, "data.validation")
+    return _missing(vpart, missing, "data.validation")
+
+
+def _val_targets(vpart: _Part, task: str, classes: np.ndarray) -> np.ndarray:
+    """Validation targets: labels of the training vocabulary (an unknown label is an error)."""
+    y = vpart.y.values
+    if task != "classification":
+        return y.astype(np.float64)
+    idx = np.clip(np.searchsorted(classes, y), 0, len(classes) - 1)
+    unknown = np.flatnonzero(classes[idx] != y)
+    if len(unknown):
+        row = int(unknown[0])
+        label = label_strings(y[row:row + 1])[0]
+        raise InputError(f"data.validation: {vpart.where}: label {label!r} in "
+                         f"{vpart.cell(vpart.y.name, row)} is not a training label "
+                         f"({', '.join(label_strings(classes))})")
+    return idx.astype(np.int64)
+
+
+def _scale_target(y_tr, y_val, standardize_target, dtype, extras):
+    y_tr = y_tr.astype(dtype)
+    y_val = None if y_val is None else y_val.astype(dtype)
+    if standardize_target:
+        mean, std = y_tr.mean(axis=0), y_tr.std(axis=0)
+        std = np.where(std == 0, 1.0, std).astype(dtype)
+        extras.update(target_mean=mean, target_std=std)
+        y_tr = (y_tr - mean) / std
+        y_val = None if y_val is None else (y_val - mean) / std
+    return y_tr, y_val
+
+
+def _task(task, ycol: Column):
+    """Decide the task; classification targets become labels 0..C-1 (classes kept: the
+    sorted distinct values, strings or numbers)."""
+    y = ycol.values
+    if ycol.kind == "string":
+        if task == "regression":
+            raise ConfigError("data.task", "classification for a string target column", task)
+        task = "classification"
+        integral = True
+    else:
+        integral = y.dtype.kind in "iub" or (y.ndim == 1 and np.all(y == np.round(y)))
     if task == "auto":
         task = ("classification" if y.ndim == 1 and integral
                 and len(np.unique(y)) <= MAX_CLASSES else "regression")
@@ -177,6 +326,38 @@ def _task(task, y):
             raise InputError("data.dataset: classification needs at least two classes")
         return task, labels.astype(np.int64), classes
     return task, y.astype(np.float64), np.array([])
+
+
+def encode_csv(path: Path, extras: dict, dtype=np.float64,
+               field: str = "--data") -> tuple[np.ndarray, np.ndarray]:
+    """Inputs of new rows for a fitted run (``predict``): the run's columns read with their
+    training kinds, its ``missing`` policy and its Encoder (``extras`` as the loader left
+    them, e.g. read back from the run). Returns X and the file's data-row indices it covers
+    (``missing: drop`` leaves rows out); a target column, if present, is ignored."""
+    enc = Encoder.from_extras(extras)
+    table = read_csv(path)
+    for name in enc.columns:
+        table.need(name, field)
+    cols = [table.column(n, "string" if n in enc.categories else "number") for n in enc.columns]
+    none = np.zeros(table.n_rows, dtype=bool)
+    part = _missing(_Part(str(path), cols, Column("", "number", none, none), table),
+                    extras.get("missing", "error"), field)
+    rows = np.arange(table.n_rows) if part.index is None else part.index
+    return enc.transform(part.cols, dtype), rows
+
+
+def in_target_units(data: Dataset, values: np.ndarray) -> np.ndarray:
+    """Regression outputs or targets back in the target's units (``standardize_target``)."""
+    if "target_std" not in data.extras:
+        return values
+    return values * data.extras["target_std"] + data.extras["target_mean"]
+
+
+def label_strings(classes: np.ndarray) -> list[str]:
+    """Class labels as written in predictions.csv: strings as read, numbers as %.10g."""
+    if classes.dtype.kind in "US":
+        return [str(c) for c in classes]
+    return [format(c, ".10g") for c in classes.tolist()]
 
 
 def split(rng: np.random.Generator, labels: np.ndarray | None, n: int, fraction: float):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
@@ -10,7 +11,7 @@ import numpy as np
 
 from .. import engine as fe
 from ..data.base import Dataset
-from ..data.tabular import load_tabular
+from ..data.tabular import in_target_units, label_strings, load_tabular
 from ..engine import Tensor
 from ..errors import ConfigError
 from .base import Model
@@ -83,24 +84,30 @@ class MLP(Model):
         return f"mlp {'-'.join(map(str, self.sizes))}, {self.activation}"
 
     def save_outputs(self, run_dir: Path, params: Mapping[str, np.ndarray], data) -> list[str]:
-        """predictions.csv: split, target and prediction of every sample (class labels or
-        values)."""
-        rows = []
-        for split, X, y in (("train", data.X_train, data.y_train), ("validation", data.X_val,
-                                                                      data.y_val)):
+        """predictions.csv: split, target and prediction of every sample, in the data's own
+        terms (class labels as in the file; regression values in the target's units)."""
+        parts = []
+        for is_val, X, y in ((0, data.X_train, data.y_train), (1, data.X_val, data.y_val)):
             if X is None:
                 continue
             pred = self.predict(params, X)
             if data.task == "classification":
-                classes = data.extras["classes"]
+                labels = np.asarray(data.extras.get("labels")
+                                    or label_strings(data.extras["classes"]))
                 lab = (pred[:, 0] > 0).astype(int) if pred.shape[1] == 1 else pred.argmax(1)
-                pred, y = classes[lab], classes[y]
-            rows.append(np.column_stack([np.full(len(y), split == "validation"),
-                                         y.reshape(len(y), -1), pred.reshape(len(y), -1)]))
-        table = np.concatenate(rows)
+                target, pred = labels[y], labels[lab]
+            else:
+                target = np.char.mod("%.10g", in_target_units(data, y))
+                pred = np.char.mod("%.10g", in_target_units(data, pred))
+            n = len(y)
+            parts.append(np.column_stack([np.full(n, str(is_val)), target.reshape(n, -1),
+                                          pred.reshape(n, -1)]))
+        table = np.concatenate(parts)
         k = (table.shape[1] - 1) // 2
-        header = ",".join(["validation"] + [f"target{i}" if k > 1 else "target" for i in range(k)]
-                          + [f"prediction{i}" if k > 1 else "prediction" for i in range(k)])
-        np.savetxt(run_dir / "predictions.csv", table, delimiter=",", header=header,
-                   comments="", fmt="%.10g")
+        header = ["validation"] + [f"target{i}" if k > 1 else "target" for i in range(k)] \
+            + [f"prediction{i}" if k > 1 else "prediction" for i in range(k)]
+        with (run_dir / "predictions.csv").open("w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f, lineterminator="\n")   # quotes labels with commas
+            writer.writerow(header)
+            writer.writerows(table.tolist())
         return ["predictions.csv"]

@@ -21,9 +21,9 @@ from ...errors import ConfigError
 from ...losses import Loss
 from ...operators.pyramid import upsample_field
 from ...operators.warp import warp
-from .fields import FIELD_REGULARIZERS
 from ..base import Model, check_choice
 from .data import endpoint_error, fold_fraction, load_registration_data, pair_metrics
+from .fields import FIELD_REGULARIZERS
 from .transforms import (
     Similarity,
     affine_info,

@@ -12,6 +12,7 @@ from fitcli.api import register
 from fitcli.data.base import DataContext
 from fitcli.engine.gradcheck import check_grad
 from fitcli.errors import ConfigError, InputError
+from fitcli.models.registration import fields as F
 from fitcli.models.registration.data import (
     affine_field,
     endpoint_error,
@@ -25,7 +26,6 @@ from fitcli.models.registration.data import (
 )
 from fitcli.models.registration.transforms import Similarity
 from fitcli.operators.warp import identity_grid, warp
-from fitcli.models.registration import fields as F
 
 
 def _smooth_image(n=64, seed=0):
