@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -184,10 +183,9 @@ def test_closure_applies_the_models_gradient_hook():
     assert np.linalg.norm(g) == pytest.approx(0.01, rel=1e-9)
 
 
-def test_resume_is_bitwise_with_a_warm_started_tv_prox(tmp_path):
+def test_resume_is_bitwise_with_a_warm_started_tv_prox(tmp_path, configs_dir):
     # fista + tv: the prox's dual variable is state, saved with the optimizer's
-    phantom = C.read_config(Path(__file__).resolve().parents[1]
-                            / "configs" / "superres_phantom_tv.yaml")
+    phantom = C.read_config(configs_dir / "superres_phantom_tv.yaml")
     base = C.apply_overrides(phantom, {"data.size": 32, "output.checkpoint_every": 5,
                                        "output.every": 5})
     full = fitcli.fit(C.apply_overrides(base, {"optimizer.iterations": 20}), out=tmp_path / "a")

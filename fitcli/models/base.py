@@ -2,7 +2,9 @@
 
 How a model kind plugs in (mlp, rnn, superres, registration, testfn, ...)
 -------------------------------------------------------------------------
-1. Subclass :class:`Model` in ``fitcli/models/<kind>.py`` and set the class
+1. Subclass :class:`Model` in ``fitcli/models/<kind>.py`` (or a package
+   ``fitcli/models/<kind>/`` when the kind has data, outputs and figures of its
+   own, like ``rnn/``, ``superres/``, ``registration/``) and set the class
    attributes ``name`` (the YAML ``model.type``), ``load_data`` (the function
    that builds its :class:`~fitcli.data.base.Dataset` from the ``data:``
    section), ``default_loss`` and ``main_metric``.
@@ -75,13 +77,35 @@ Tiny size
     ``{"data.size": 16}``. The smoke test of ``configs/`` and ``fitcli
     gradcheck CONFIG`` apply them (plus a few iterations).
 
-Who calls what (fitcli/api.py ``build`` and fitcli/fit.py ``run``)
+Stages (a fit in several steps)
+    ``stages()`` labels them (default: one); the loop runs each with a new
+    optimizer: ``enter_stage(i, previous)`` switches the model (``param_shapes``
+    then describes stage i) and returns the starting values from the previous
+    stage's result; ``stage_iterations()`` the budgets (default:
+    ``optimizer.iterations`` each); ``stage_weight(name, w, loss)`` a
+    regularizer's weight on the stage; ``state_arrays()`` /
+    ``load_state_arrays()`` what a checkpoint must keep between stages.
+    Registration's pyramid levels are stages.
+
+Results (train and solve alike)
+    ``final_metrics(params)`` — computed once at the end, merged into the
+    summary's metrics (numbers, or groups such as ``recovered``/``bicubic``);
+    ``warnings(params)`` — doubts about the result the user must read;
+    ``result_array(params)`` — what ``solve --output`` writes;
+    ``input_overrides(path, data)`` — the config changes of ``solve --input``;
+    ``score()`` — the metric ranking fits in a sweep; ``solvable`` — whether
+    ``fitcli solve`` takes the kind.
+
+Who calls what (fitcli/problem.py ``build`` and fitcli/loop.py ``run``)
     ``data = cls.load_data(ctx, **cfg.data)``; ``model = cls(data, **cfg.model)``;
-    ``pv = ParamVector(model.param_shapes(), dtype)``; ``model.init_params(pv.views,
-    rng_init)``; per evaluation ``model.data_term(pv.leaves(x), loss, X[batch],
-    y[batch])`` + Σ weight·reg(block) over ``model.regularized()``; every logged row
-    ``model.forward`` / ``model.metrics`` / ``model.param_metrics``; at the end
-    ``model.save_outputs(run_dir, pv.views, data)``.
+    per stage ``model.enter_stage(i, previous)``, ``pv = ParamVector(
+    model.param_shapes(), dtype)``, ``model.init_params(pv.views, rng_init)``
+    (unless the stage starts from the previous one); per evaluation
+    ``model.data_term(pv.leaves(x), loss, X[batch], y[batch])`` + Σ weight·reg(block)
+    over ``model.regularized()``; every logged row ``model.forward`` /
+    ``model.metrics`` / ``model.param_metrics``; at the end
+    ``model.final_metrics``, ``model.warnings`` and ``model.save_outputs(run_dir,
+    pv.views, data)``.
 """
 
 from __future__ import annotations

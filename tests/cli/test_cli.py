@@ -211,9 +211,9 @@ def test_bench_is_a_command_group():
     assert r.exit_code == 0 and "finite differences" in r.stdout
 
 
-def test_solve_sweep_marks_the_best_value(tmp_path, monkeypatch):
+def test_solve_sweep_marks_the_best_value(tmp_path, monkeypatch, configs_dir):
     monkeypatch.chdir(tmp_path)
-    cfg = Path(__file__).resolve().parents[2] / "configs" / "superres_phantom_tv.yaml"
+    cfg = configs_dir / "superres_phantom_tv.yaml"
     r = invoke("solve", str(cfg), "--set", "data.size=32", "--set", "optimizer.iterations=5",
                "--sweep", "regularization.0.weight=1e-3,1e-1", "--out", "s")
     assert r.exit_code == 0, r.output

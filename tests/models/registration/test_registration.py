@@ -322,13 +322,11 @@ def test_progress_rows_every_n_iterations_and_at_each_level_end():
         stage_end[0], stage_end[1]]
 
 
-def test_regularizer_names_mean_the_field_versions_for_registration():
-    from pathlib import Path
-
+def test_regularizer_names_mean_the_field_versions_for_registration(configs_dir):
     from fitcli import config as C
     from fitcli.models.registration.fields import FIELD_REGULARIZERS
 
-    path = Path(__file__).resolve().parents[3] / "configs" / "registration_phantom.yaml"
+    path = configs_dir / "registration_phantom.yaml"
     for name in ("tv", "smooth_tv", "diffusion"):
         cfg = C.load(path, [f"regularization.0.type={name}"], None)
         assert cfg.regularization[0][1] is FIELD_REGULARIZERS[name]
