@@ -169,7 +169,13 @@ def plot_history(path: Path, history: list[dict], main: str, title: str) -> None
     panels = 2 if main != "loss" else 1
     fig, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 4), squeeze=False)
     ax = axes[0, 0]
-    ax.plot(it, series["loss"], label="training objective")
+    stage = np.array([r.get("stage", 0) for r in history])
+    if stage.max() > 0:    # one segment per stage: each level's objective has its own scale
+        for s in np.unique(stage):
+            sel = stage == s
+            ax.plot(it[sel], series["loss"][sel], label=f"objective, stage {int(s)}")
+    else:
+        ax.plot(it, series["loss"], label="training objective")
     if np.isfinite(series["val_loss"]).any():
         ax.plot(it, series["val_loss"], label="validation loss")
     finite = series["loss"][np.isfinite(series["loss"])]
@@ -182,9 +188,12 @@ def plot_history(path: Path, history: list[dict], main: str, title: str) -> None
         for key in dict.fromkeys((main.replace("val_", "train_"), main)):
             if np.isfinite(series[key]).any():
                 ax.plot(it, series[key], label=key)
-        ax.set(xlabel="iteration", ylabel=main.split("_", 1)[-1])
+        ax.set(xlabel="iteration", ylabel=main.split("_", 1)[-1]
+               if main.startswith(("train_", "val_")) else main)
         ax.legend()
-    fig.suptitle(title, fontsize=8)
+    import textwrap
+
+    fig.suptitle("\n".join(textwrap.wrap(title, 110)), fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

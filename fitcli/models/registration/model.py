@@ -113,6 +113,8 @@ class RegistrationModel(Model):
         names = (["affine"] if pre == "affine" else []) + [transform]
         self.plan = [(t, i) for t in names for i in range(levels)]   # (transform, pyramid idx)
         self.truth, self.affine_truth = ex.get("truth"), ex.get("affine_truth")
+        if self.truth is not None:       # shown live, like superres' PSNR
+            self.main_metric = "epe_mean"
         self.notes = list(ex.get("notes", []))
         self.affine_theta: np.ndarray | None = None     # the affine stage's result (finest)
         self.pre_field: np.ndarray | None = None
@@ -192,6 +194,9 @@ class RegistrationModel(Model):
         return loss(self.forward(params), self.level.fixed)
 
     # -- results -----------------------------------------------------------------------------
+    def score(self) -> tuple[str, str]:
+        return ("epe_mean", "min") if self.truth is not None else ("ssd_after", "min")
+
     def displacement(self, params) -> np.ndarray:
         """u = u_pre + u_θ on the finest grid (2, H, W) (a coarse level's upsampled)."""
         u = self.transform.displacement(np.asarray(params["theta"]), self.level)
