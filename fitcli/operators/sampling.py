@@ -8,7 +8,7 @@
   by f², over its block.
 
 Sample k of the low-resolution grid sits on high-resolution pixel k·f (not at a
-block centre); the bicubic baseline in :mod:`fitcli.imaging` uses the same grid.
+block centre); the bicubic baseline (:mod:`fitcli.models.superres.baseline`) uses the same grid.
 """
 
 from __future__ import annotations
