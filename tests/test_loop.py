@@ -273,3 +273,19 @@ def test_model_iterations_and_tol_end_a_level_not_the_fit():
     res = run(load(REG, {"optimizer.tol": 1e30}))      # every level stops at its first step
     assert [s["iterations"] for s in res.summary["stages"]] == [1, 1, 1]
     assert res.summary["iterations"] == 3 and res.summary["stop_reason"].startswith("tol")
+
+
+def test_resume_in_a_displacement_level_after_the_affine_stages_is_bitwise(tmp_path):
+    """pre: affine — the affine result is model state the checkpoint must carry."""
+    from fitcli.api import load, run
+
+    cfg = load(REG, {"model.pre": "affine", "model.levels": 2, "model.iterations": [4, 4]})
+    full = run(cfg, tmp_path / "full")
+    assert len(full.summary["stages"]) == 4
+    part = run(cfg, tmp_path / "part", on_step=_interrupt_at(10))
+    with np.load(tmp_path / "part" / "checkpoint.npz") as ck:
+        assert int(ck["loop.stage"]) == 2 and "model.affine_theta" in ck.files
+    resumed = run(cfg, tmp_path / "part", resume=tmp_path / "part")
+    np.testing.assert_array_equal(resumed.params["theta"], full.params["theta"])
+    np.testing.assert_array_equal(resumed.problem.model.affine_theta,
+                                  full.problem.model.affine_theta)
