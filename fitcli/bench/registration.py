@@ -17,7 +17,13 @@ convention as ours (moving(x + u(x)) ≈ fixed(x)), so the numbers compare direc
 
 from __future__ import annotations
 
-import argparse
+import os
+
+# One BLAS thread, as the CLI sets (before numpy loads): on a busy 2-core machine OpenBLAS's
+# spinning threads made the phantom solve 70x slower (128², 4 levels: 1.9 s vs 136 s).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
 import time
 from pathlib import Path
 
