@@ -283,6 +283,7 @@ def test_resume_in_a_displacement_level_after_the_affine_stages_is_bitwise(tmp_p
     full = run(cfg, tmp_path / "full")
     assert len(full.summary["stages"]) == 4
     part = run(cfg, tmp_path / "part", on_step=_interrupt_at(10))
+    assert part.summary["status"] == "interrupted"
     with np.load(tmp_path / "part" / "checkpoint.npz") as ck:
         assert int(ck["loop.stage"]) == 2 and "model.affine_theta" in ck.files
     resumed = run(cfg, tmp_path / "part", resume=tmp_path / "part")
