@@ -135,8 +135,10 @@ def sweep(
     if failed and not table.interrupted:
         warn(f"{len(failed)} of {len(table.rows)} trials did not finish (status in sweep.csv)")
     if table.interrupted:
-        err.print(f"interrupted: {len(table.rows)} of {total} trials recorded; rerun the same "
-                  "command to finish the sweep", markup=False)
+        finished = sum(r["status"] in ("done", "diverged") for r in table.rows)
+        err.print(f"interrupted: {finished} of {total} trials finished; rerun the same "
+                  "command to finish the sweep (interrupted trials resume from their "
+                  "checkpoints)", markup=False)
         raise typer.Exit(130)
     if not any(r["status"] == "done" for r in table.rows):
         raise typer.Exit(1)
