@@ -145,19 +145,53 @@ def solve(config: str | Path | Mapping | C.Config, overrides: Mapping | None = N
     return run(cfg, out, callback=callback, resume=resume, output=output)
 
 
-def sweep(config: str | Path | Mapping | C.Config, key: str, values: Sequence, out: str | Path,
-          *, overrides: Mapping | None = None, input: str | Path | None = None,
-          callback=None):
-    """One fit per value of the dotted config ``key`` (e.g. ``regularization.0.weight``),
-    each an ordinary run folder ``out/<key>=<value>/``; ``out`` gets ``sweep.csv`` and
-    ``sweep.png``. Returns a :class:`fitcli.sweep.SweepResult` (rows, best index)."""
-    from .sweep import run_sweep
+def sweep(config: str | Path | Mapping | C.Config, key: str | None = None,
+          values: Sequence | None = None, out: str | Path | None = None, *,
+          grid: Mapping | Sequence[str] | None = None, zip: Mapping | Sequence[str] | None = None,
+          sample: Mapping | Sequence[str] | None = None, trials: int | None = None,
+          seeds: int | None = None, search: str | None = None, metric: str | None = None,
+          mode: str | None = None, executor=None, workers: int | None = None,
+          overrides: Mapping | None = None, input: str | Path | None = None,
+          callback=None, on_result=None):
+    """Many fits of one config, each an ordinary run folder under ``out``.
+
+    ``sweep(cfg, grid={"optimizer.step": [1e-3, 1e-2]}, seeds=3, out="runs/s")`` runs
+    the search (``grid``, ``zip``, ``sample={"regularization.0.weight":
+    "loguniform(1e-5,1e-2)"}`` with ``trials``, ``seeds``, ``search`` random | tpe; laid
+    over the config's ``sweep:`` section) on ``executor`` (None: in this process, one by
+    one; ``workers=N``: a process pool; or an executor from
+    :func:`fitcli.sweep.make_executor`) and returns a :class:`fitcli.sweep.SweepTable`
+    (rows, best; ``out`` gets trial-NNNN/, sweep.csv, sweep.png, best.json). ``metric`` /
+    ``mode`` default to the model's score. A rerun with the same arguments resumes.
+
+    The older form ``sweep(cfg, key, values, out)`` (``fitcli solve --sweep``) fits one
+    value per folder ``out/<key>=<value>/`` and returns a
+    :class:`fitcli.sweep.SweepResult`.
+    """
+    from .sweep.driver import run_space
+    from .sweep.executors import make_executor
+    from .sweep.space import space_from
 
     cfg = load(config, overrides)
+    section = config.sweep if isinstance(config, C.Config) else cfg.sweep  # not re-resolved
     if input is not None:
         cfg = with_input(cfg, input)
-    return run_sweep(cfg, key, list(values), Path(out), run=run, with_changes=with_changes,
-                     callback=callback)
+    if key is not None:
+        from .sweep.legacy import run_sweep
+
+        return run_sweep(cfg, key, list(values or []), Path(out), executor=executor,
+                         callback=callback)
+    space = space_from(section, grid=grid, zip_=zip, sample=sample, trials=trials,
+                       seeds=seeds, search=search)
+    own = executor is None
+    executor = make_executor(workers, callback=callback) if own else executor
+    try:
+        return run_space(cfg, space, Path(out) if out else Path("runs") / f"{cfg.name}-sweep",
+                         executor, metric=metric or section.get("metric"),
+                         mode=mode or section.get("mode"), on_result=on_result)
+    finally:
+        if own:
+            executor.close()
 
 
 def check(config: str | Path, overrides: Sequence[str] | None = None, *, seed: int = 0,

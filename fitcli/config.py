@@ -28,7 +28,7 @@ import yaml
 from .errors import ConfigError, InputError, OptionError, did_you_mean
 
 TOP_KEYS = ("name", "seed", "dtype", "data", "model", "loss", "regularization", "optimizer",
-            "output")
+            "output", "sweep")
 STOP_KEYS = {"iterations": 100, "tol": 0.0, "rtol": 0.0, "time_limit": None}
 OUTPUT_KEYS = {"dir": None, "every": 10, "checkpoint_every": 50, "plot": True}
 SKIP_ARGS = {"self", "data", "x", "rng", "n_samples", "ctx"}
@@ -323,6 +323,8 @@ class Config:
     stop: dict                          # iterations, tol, rtol, time_limit
     output: dict                        # dir, every, checkpoint_every, plot
     resolved: dict = field(repr=False)  # the full resolved config, as written to config.yaml
+    sweep: dict = field(default_factory=dict, repr=False)  # `fitcli sweep`'s search (not
+    # in resolved: a trial's config.yaml is one fit)
 
 
 def resolve(raw: dict, base_dir: str | Path = ".", default_name: str = "run") -> Config:
@@ -368,6 +370,9 @@ def resolve(raw: dict, base_dir: str | Path = ".", default_name: str = "run") ->
                               stop_raw["iterations"])
         del shown_stop["iterations"]
     output = _output(_section(raw, "output"))
+    from .sweep.space import check_section   # the section's shape; `fitcli sweep` reads it
+
+    sweep = check_section(raw.get("sweep"))
 
     resolved = {
         "name": name, "seed": seed, "dtype": dtype, "data": data,
@@ -378,7 +383,7 @@ def resolve(raw: dict, base_dir: str | Path = ".", default_name: str = "run") ->
         "output": output,
     }
     return Config(name, seed, dtype, Path(base_dir), model_cls, model, data, loss_cls, loss,
-                  regs, opt_cls, optimizer, stop, output, resolved)
+                  regs, opt_cls, optimizer, stop, output, resolved, sweep)
 
 
 def _section(raw: dict, key: str) -> dict:

@@ -124,6 +124,8 @@ def json_schema() -> dict:
                 "checkpoint_every": {"type": "integer", "minimum": 1,
                                      "default": C.OUTPUT_KEYS["checkpoint_every"]},
                 "plot": {"type": "boolean", "default": True}}},
+            "sweep": {"type": "object", "description": "fitcli sweep's search (grid, zip, "
+                      "sample, trials, seeds, search, metric, mode)"},
         },
         "allOf": [{"if": {"properties": {"model": {"properties": {"type": {"const": n}}}}},
                    "then": {"properties": {"data": _props(c.load_data)}}}

@@ -1,6 +1,6 @@
 """The command-line interface: read → build → run → render. The only package that prints.
 
-One module per command group: ``fitting`` (train, solve, compare), ``checks``
+One module per command group: ``fitting`` (train, solve, compare), ``sweep``, ``checks``
 (gradcheck, graph), ``info`` (validate, list, schema), ``runs`` (sample) and ``bench``.
 Each command reads its config, calls :mod:`fitcli.api` or the layer below, and renders
 what comes back; a :class:`~fitcli.errors.FitcliError` becomes one red line and an exit
@@ -51,9 +51,9 @@ def _main(
     """Fit models from a YAML config on fitcli's own reverse-mode AD engine."""
 
 
-from . import bench, checks, fitting, info, runs  # noqa: E402  (they add their commands)
+from . import bench, checks, fitting, info, runs, sweep  # noqa: E402  (they add their commands)
 
-for _module in (fitting, checks, info, runs, bench):
+for _module in (fitting, sweep, checks, info, runs, bench):
     _module.register(app)
 
 

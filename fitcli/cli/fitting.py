@@ -133,7 +133,8 @@ def solve(
 
 
 def _sweep(cfg, spec: str, run_dir: Path) -> None:
-    """``fitcli solve --sweep KEY=v1,v2,...``: a table with the best value marked."""
+    """``fitcli solve --sweep KEY=v1,v2,...``: a table with the best value marked (the
+    trials run by the sweep machinery, :mod:`fitcli.sweep`, one folder per value)."""
     from ..api import sweep
     from ..sweep import parse_values
 
@@ -155,6 +156,8 @@ def _sweep(cfg, spec: str, run_dir: Path) -> None:
         shown = "  ".join(f"{k} {v:.4f}" for k, v in res.baseline.items())
         out.print(f"baseline: {shown}", markup=False)
     out.print(f"run folder: {run_dir} (sweep.csv, sweep.png)")
+    if res.interrupted:   # the sweep stopped scheduling; the running value checkpointed
+        raise typer.Exit(130)
 
 
 def compare(

@@ -1,4 +1,4 @@
-"""One fit per value of a config key: ``fitcli solve --sweep KEY=v1,v2,...``.
+"""``fitcli solve --sweep KEY=v1,v2,...``: a front-end over the sweep machinery.
 
 Every trial is an ordinary run folder ``<sweep>/<key>=<value>/`` fitted by the one loop
 (:func:`fitcli.api.run`), so ``--resume``, ``gradcheck`` and ``sample`` work on it. The
@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import config as C
-from .errors import FitcliError
+from .. import config as C
+from ..errors import FitcliError
 
 __all__ = ["SweepResult", "parse_values", "run_sweep"]
 
@@ -31,6 +31,7 @@ class SweepResult:
     score: str | None = None           # e.g. psnr; None when nothing scores the trials
     best: int | None = None            # index of the best row
     baseline: dict = field(default_factory=dict)   # e.g. the bicubic's {psnr, ssim}
+    interrupted: bool = False
 
 
 def parse_values(spec: str) -> tuple[str, list]:
@@ -64,47 +65,47 @@ def _metrics_of(summary: dict, score: str | None) -> tuple[dict, dict]:
     return dict(mine), dict(base)
 
 
-def run_sweep(cfg: C.Config, key: str, values: Sequence, run_dir: Path, *, run, with_changes,
+def run_sweep(cfg: C.Config, key: str, values: Sequence, run_dir: Path, *, executor=None,
               callback=None) -> SweepResult:
     """Fit ``cfg`` once per value of ``key``; write the trials, sweep.csv and sweep.png.
 
-    ``run(cfg, run_dir, callback=...)`` fits one trial and ``with_changes(cfg, {key: v})``
-    makes its config (:func:`fitcli.api.run` and :func:`fitcli.api.with_changes`).
+    The trials run through the sweep machinery (:func:`fitcli.sweep.driver.run_space`,
+    sequential in this process unless ``executor`` says otherwise), each in its folder
+    ``<key>=<value>/``; the table keeps this command's columns.
     """
-    run_dir.mkdir(parents=True, exist_ok=True)
-    score, mode = None, "max"
+    from .driver import run_space
+    from .executors import Sequential
+    from .space import Space
+
+    space = Space(grid={key: list(values)})
+    names = [_trial_name(key, v) for v in values]
+    table = run_space(cfg, space, run_dir, executor or Sequential(callback), names=names,
+                      write_table=False)
+    score = table.metric
     rows, baseline, columns = [], {}, []
-    for v in values:
-        row = {"value": v}
-        try:
-            res = run(with_changes(cfg, {key: v}), run_dir / _trial_name(key, v),
-                      callback=callback)
-        except FitcliError as exc:          # a value the config refuses: that trial's status
-            rows.append({**row, "status": f"error: {exc}"})
+    for r in table.results:
+        row = {"value": r["params"][key]}
+        if r["status"] == "error":
+            rows.append({**row, "status": f"error: {r['error']}"})
             continue
-        if score is None:
-            score, mode = res.problem.model.score()
-        mine, base = _metrics_of(res.summary, score)
+        mine, base = _metrics_of(r, score)
         baseline = base or baseline
         columns += [c for c in mine if c not in columns]
-        rows.append({**row, **mine, "loss": res.summary.get("loss"),
-                     "status": res.summary.get("status")})
+        rows.append({**row, **mine, "loss": r.get("loss"), "status": r["status"]})
     name = score.rpartition(".")[2] if score else None
-    scored = [i for i, r in enumerate(rows) if name in r and r.get("status") == "done"
-              and np.isfinite(r[name])]
     best = None
-    if scored:
-        pick = max if mode == "max" else min
-        best = pick(scored, key=lambda i: rows[i][name])
+    if table.best is not None and name is not None:
+        best = table.best
     result = SweepResult(key, list(values), rows, columns, name, best, baseline)
     _write_csv(run_dir / "sweep.csv", result)
     if best is not None:
         sweep_figure(run_dir / "sweep.png", result)
+    result.interrupted = table.interrupted
     return result
 
 
 def _write_csv(path: Path, res: SweepResult) -> None:
-    from .runfolder import write_text
+    from ..runfolder import write_text
 
     cols = ["value", *res.columns, "loss", "status", "best"]
     lines = [",".join(cols)]
