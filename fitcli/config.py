@@ -403,7 +403,11 @@ def _regularization(value, registry) -> list:
         name, cls, rest = _component(term, registry, path)
         if "weight" not in rest:
             raise ConfigError(f"{path}.weight", "a non-negative number (required)")
-        weight = coerce(rest.pop("weight"), float, f"{path}.weight")
+        weight = rest.pop("weight")
+        if weight == "auto":    # chosen from the data at build (Model.auto_weights)
+            out.append((name, cls, weight, resolve_options(rest, cls, path, extra=("weight",))))
+            continue
+        weight = coerce(weight, float, f"{path}.weight")
         if not weight >= 0 or weight == float("inf"):
             raise ConfigError(f"{path}.weight", "a non-negative number", weight)
         out.append((name, cls, weight, resolve_options(rest, cls, path, extra=("weight",))))

@@ -38,6 +38,7 @@ from ...operators import blur as apply_blur
 from ...operators.decimate import BlurSubsample
 from ...operators.sampling import ARRAYS
 from ..base import Model
+from .auto import discrepancy_weight
 from .baseline import aligned_cubic, centred_cubic, observe, quality
 from .figures import write_figures
 
@@ -202,6 +203,23 @@ class SuperRes(Model):
     def baseline_label(self) -> str:
         return f"bicubic ({'pixel-centre' if self.grid == 'centre' else 'corner'} grid)"
 
+    # -- weight: auto --------------------------------------------------------------------------
+    auto_report: dict | None = None
+
+    def auto_weights(self, regs: list, loss, optimizer_cls, options: dict, stop: dict) -> list:
+        """Replace each ``"auto"`` weight by the discrepancy principle's choice (see
+        :mod:`.auto`); the others stay (an earlier auto term enters with its choice)."""
+        regs, reports = list(regs), []
+        for i, (reg, w) in enumerate(regs):
+            if w != "auto":
+                continue
+            rest = [(r, 0.0 if v == "auto" else v) for r, v in regs]
+            rep = discrepancy_weight(self, loss, rest, i, optimizer_cls, options, stop)
+            regs[i] = (reg, rep["weight"])
+            reports.append({"term": i, **rep})
+        self.auto_report = reports[0] if len(reports) == 1 else {"terms": reports}
+        return regs
+
     # -- Model protocol ----------------------------------------------------------------------
     def param_shapes(self) -> dict[str, tuple]:
         return {"image": tuple(self.shape)}
@@ -261,30 +279,52 @@ class SuperRes(Model):
     def final_metrics(self, params: Mapping[str, np.ndarray]) -> dict:
         """PSNR / SSIM of the recovered image and of the bicubic baseline ({} without
         the truth); computed once per image (the figures reuse them)."""
+        auto = {} if self.auto_report is None else {"auto_weight": self._auto_summary()}
         if self.truth is None:
-            return {}
+            return auto
         x = np.asarray(params["image"])
         cached = getattr(self, "_final", None)
         if cached is not None and np.array_equal(cached[0], x):
             return cached[1]
-        out = {"recovered": self.image_metrics(x), "bicubic": self.image_metrics(self.baseline())}
+        out = {"recovered": self.image_metrics(x), "bicubic": self.image_metrics(self.baseline()),
+               **auto}
         self._final = (x.copy(), out)
         return out
 
+    def _auto_summary(self) -> dict:
+        """The auto weight's report without its curve (the curve: auto_weight.csv)."""
+        r = self.auto_report
+        return {k: v for k, v in r.items() if k != "curve"} if "terms" not in r else {
+            "terms": [{k: v for k, v in t.items() if k != "curve"} for t in r["terms"]]}
+
     def warnings(self, params: Mapping[str, np.ndarray]) -> list[str]:
         m = self.final_metrics(params)
-        if m and m["recovered"]["psnr"] < m["bicubic"]["psnr"]:
-            return [f"the recovered image ({m['recovered']['psnr']:.2f} dB) is below the bicubic"
+        out = []
+        for r in ([] if self.auto_report is None else self.auto_report.get("terms",
+                                                                          [self.auto_report])):
+            if r["note"] != "root bracketed":
+                out.append(f"weight: auto for regularization[{r['term']}]: {r['note']}; "
+                           f"kept {r['weight']:.3g}")
+        if "recovered" in m and m["recovered"]["psnr"] < m["bicubic"]["psnr"]:
+            return out + [f"the recovered image ({m['recovered']['psnr']:.2f} dB) is below the bicubic"
                     f" baseline ({m['bicubic']['psnr']:.2f} dB): the regularization weight or "
                     "the blur may not fit this image"]
-        return []
+        return out
 
     def result_array(self, params: Mapping[str, np.ndarray]) -> np.ndarray:
         return np.asarray(params["image"])
 
     def save_outputs(self, run_dir: Path, params: Mapping[str, np.ndarray], data) -> list[str]:
         x = np.asarray(params["image"])
-        return write_figures(run_dir, recovered=x, observed=self.observation,
+        extra = []
+        if self.auto_report is not None:
+            # the criterion curve: one row per trial solve
+            rows = [(t["term"], lam, rms) for t in self.auto_report.get(
+                "terms", [self.auto_report]) for lam, rms in t["curve"]]
+            (Path(run_dir) / "auto_weight.csv").write_text("term,weight,residual_rms\n" + "".join(
+                f"{i},{lam:.6g},{rms:.6g}\n" for i, lam, rms in rows), encoding="utf-8")
+            extra = ["auto_weight.csv"]
+        return extra + write_figures(run_dir, recovered=x, observed=self.observation,
                              baseline=self.baseline(), factor=self.factor, truth=self.truth,
                              metrics=self.final_metrics(params), suptitle=self.describe(),
                              baseline_label=self.baseline_label)

@@ -145,3 +145,43 @@ def test_grid_choice_and_errors(tmp_path):
         _model(16, factor=2, sampling="area", grid="corner")
     with pytest.raises(ConfigError, match="data.truth"):   # a truth needs an observation
         solve(_cfg(tmp_path, **{"data.truth": "x.png"}))
+
+
+def test_weight_auto_meets_the_discrepancy_target(tmp_path):
+    """weight: auto picks λ with residual RMS ≈ τσ̂ (σ̂ estimated from the observation),
+    reports it in the summary and writes the criterion curve."""
+    from fitcli.models.superres.auto import TAU, noise_sigma
+
+    res = solve(_cfg(tmp_path, **{"regularization.0.weight": "auto", "data.noise": 0.03,
+                                  "data.size": 48}),
+                out=tmp_path / "run")
+    rep = res.metrics["auto_weight"]
+    m = res.problem.model
+    assert rep["note"] == "root bracketed" and rep["tau"] == TAU
+    assert rep["sigma"] == pytest.approx(noise_sigma(m.observation))
+    assert 0.02 < rep["sigma"] < 0.05                      # the noise was 0.03
+    lam = rep["weight"]
+    assert res.problem.smooth[0][2] == lam                 # the fit ran with the choice
+    rms = np.sqrt(np.mean((m.apply(res.params["image"]) - m.observation) ** 2))
+    assert rms == pytest.approx(rep["target"], rel=0.15)
+    curve = (tmp_path / "run" / "auto_weight.csv").read_text().splitlines()
+    assert curve[0] == "term,weight,residual_rms" and len(curve) == rep["solves"] + 1
+
+
+def test_noise_sigma_estimates_white_noise():
+    from fitcli.models.superres.auto import noise_sigma
+
+    rng = np.random.default_rng(0)
+    flat = 0.5 + np.zeros((128, 128))
+    for s in (0.01, 0.05):
+        assert noise_sigma(flat + s * rng.standard_normal(flat.shape)) == pytest.approx(s,
+                                                                                        rel=0.1)
+
+
+def test_weight_auto_elsewhere_is_refused():
+    from fitcli.api import fit, load
+
+    cfg = load("configs/mlp_spirals.yaml", {"regularization": [{"type": "l2",
+                                                                "weight": "auto"}]})
+    with pytest.raises(ConfigError, match="regularization.weight.*auto is not available"):
+        fit(cfg)
