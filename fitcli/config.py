@@ -370,7 +370,7 @@ def resolve(raw: dict, base_dir: str | Path = ".", default_name: str = "run") ->
                               stop_raw["iterations"])
         del shown_stop["iterations"]
     output = _output(_section(raw, "output"))
-    from .sweep.space import check_section   # the section's shape; `fitcli sweep` reads it
+    from .sweep.space import check_section  # the section's shape; `fitcli sweep` reads it
 
     sweep = check_section(raw.get("sweep"))
 
@@ -408,7 +408,11 @@ def _regularization(value, registry) -> list:
         name, cls, rest = _component(term, registry, path)
         if "weight" not in rest:
             raise ConfigError(f"{path}.weight", "a non-negative number (required)")
-        weight = coerce(rest.pop("weight"), float, f"{path}.weight")
+        weight = rest.pop("weight")
+        if weight == "auto":    # chosen from the data at build (Model.auto_weights)
+            out.append((name, cls, weight, resolve_options(rest, cls, path, extra=("weight",))))
+            continue
+        weight = coerce(weight, float, f"{path}.weight")
         if not weight >= 0 or weight == float("inf"):
             raise ConfigError(f"{path}.weight", "a non-negative number", weight)
         out.append((name, cls, weight, resolve_options(rest, cls, path, extra=("weight",))))

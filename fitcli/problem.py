@@ -86,6 +86,11 @@ def build(cfg: C.Config, data: Dataset | None = None) -> Problem:
     if hasattr(loss, "check_task"):
         loss.check_task(data.task)
     regs = [(reg_cls(**opts), weight) for _, reg_cls, weight, opts in cfg.regularization]
+    if any(w == "auto" for _, w in regs):   # weight: auto — the model chooses it from the data
+        if not hasattr(model, "auto_weights"):
+            raise ConfigError("regularization.weight", f"a number (auto is not available "
+                                f"for {cfg.model_cls.name})", "auto")
+        regs = model.auto_weights(regs, loss, cfg.optimizer_cls, cfg.optimizer, cfg.stop)
     term_names = ["data"]
     for name, *_ in cfg.regularization:
         term_names.append(_unique(name, term_names))

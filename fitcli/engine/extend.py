@@ -38,10 +38,10 @@ from types import ModuleType
 from ._common import on, raw, tsum
 from .cases import Case
 from .op import EngineError, Op, primitive
-from .tensor import Tensor, apply, operand, unbroadcast
+from .tensor import Tensor, apply, grad_enabled, operand, unbroadcast
 
-__all__ = ["Case", "EngineError", "Op", "Tensor", "apply", "on", "op_table", "operand",
-           "primitive", "primitives_of", "raw", "tsum", "unbroadcast"]
+__all__ = ["Case", "EngineError", "Op", "Tensor", "apply", "grad_enabled", "on", "op_table",
+           "operand", "primitive", "primitives_of", "raw", "tsum", "unbroadcast"]
 
 
 def primitives_of(module: ModuleType) -> list[Op]:

@@ -277,6 +277,11 @@ def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
+def grad_enabled() -> bool:
+    """True unless inside :func:`no_grad` (operators may skip work only a VJP needs)."""
+    return _GRAD_ENABLED.get()
+
+
 @contextlib.contextmanager
 def no_grad():
     """Within this block, ops record nothing: forward evaluation only."""

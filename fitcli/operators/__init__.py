@@ -1,7 +1,8 @@
 """Imaging operators with exact adjoints, as engine primitives.
 
 ``blur``, ``blur_subsample`` (fused, separable kernels), ``subsample``,
-``subsample_area``, ``gradient``, ``divergence`` and ``magnitude`` are defined with
+``subsample_area``, ``subsample_centre``, ``gradient``, ``divergence`` and ``magnitude``
+are defined with
 :mod:`fitcli.engine.extend`, each module with its ``gradcheck_cases(rng)``; the
 warps live in :mod:`fitcli.operators.warp`. ``fitcli.battery`` lists them all.
 """
@@ -24,8 +25,11 @@ from .kernels import KERNELS, Kernel, box, from_array, from_file, gaussian, kern
 from .sampling import (
     SUBSAMPLE,
     SUBSAMPLE_AREA,
+    SUBSAMPLE_CENTRE,
     area_adjoint,
     area_array,
+    centre_adjoint,
+    centre_array,
     subsample,
     subsample_array,
     upsample_zero,
@@ -33,7 +37,8 @@ from .sampling import (
 
 __all__ = [
     "BLUR", "BLUR_SUBSAMPLE", "DIVERGENCE", "GRADIENT", "KERNELS", "SUBSAMPLE",
-    "SUBSAMPLE_AREA", "MAGNITUDE", "Blur", "BlurSubsample", "magnitude", "magnitude_array",
+    "SUBSAMPLE_AREA", "SUBSAMPLE_CENTRE", "MAGNITUDE", "Blur", "BlurSubsample", "magnitude",
+    "magnitude_array", "centre_adjoint", "centre_array",
     "Kernel", "area_adjoint", "area_array", "blur", "box", "divergence", "divergence_array",
     "from_array", "from_file", "gaussian", "gradient", "gradient_adjoint", "gradient_array",
     "kernel_from_spec", "motion", "subsample", "subsample_array", "upsample_zero",

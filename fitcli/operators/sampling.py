@@ -6,9 +6,15 @@
 * ``subsample_area`` averages each f × f block, then keeps one value per block
   (H and W must be multiples of f). Its adjoint spreads each value, divided
   by f², over its block.
+* ``subsample_centre`` samples the pixel-centre grid: low-resolution pixel k sits at
+  high-resolution coordinate k·f + (f − 1)/2, the centre of its f-block — the grid of
+  ``skimage.transform.resize``/``rescale``, PIL and camera binning. For an odd f that is
+  pixel k·f + (f−1)/2; for an even f it falls between two pixels per axis and the value
+  is their mean (linear interpolation at the half pixel). H and W must be multiples of f.
 
-Sample k of the low-resolution grid sits on high-resolution pixel k·f (not at a
-block centre); the bicubic baseline (:mod:`fitcli.models.superres.baseline`) uses the same grid.
+Grids: ``subsample`` keeps the *corner* grid (sample k on high-resolution pixel k·f);
+``subsample_area`` and ``subsample_centre`` the *pixel-centre* grid. The super-resolution
+baselines (:mod:`fitcli.models.superres.baseline`) follow the same grids.
 """
 
 from __future__ import annotations
@@ -48,9 +54,7 @@ def _blocks(shape: tuple, factor: int) -> tuple:
 def area_array(x: np.ndarray, factor: int) -> np.ndarray:
     """Mean over each f × f block: (H, W[, C]) → (H/f, W/f[, C])."""
     _check(x.shape, factor)
-    if x.shape[0] % factor or x.shape[1] % factor:
-        raise ValueError(f"subsample_area: image {x.shape[0]}x{x.shape[1]} is not a multiple "
-                         f"of the factor {factor}")
+    _check_multiple(x.shape, factor, "subsample_area")
     return x.reshape(_blocks(x.shape, factor)).mean(axis=(1, 3))
 
 
@@ -58,6 +62,45 @@ def area_adjoint(y: np.ndarray, factor: int, shape: tuple) -> np.ndarray:
     """Adjoint of :func:`area_array`: each value / f² spread over its block."""
     b = np.broadcast_to(y[:, None, :, None] / y.dtype.type(factor * factor), _blocks(shape, factor))
     return b.reshape(shape)
+
+
+def _check_multiple(shape: tuple, factor: int, name: str) -> None:
+    if shape[0] % factor or shape[1] % factor:
+        raise ValueError(f"{name}: image {shape[0]}x{shape[1]} is not a multiple "
+                         f"of the factor {factor}")
+
+
+def _centre_taps(factor: int) -> tuple[int, ...]:
+    """The pixels whose mean is the value at the block centre, per axis: one for an odd
+    factor, the two middle ones for an even factor."""
+    o = (factor - 1) // 2
+    return (o,) if factor % 2 else (o, o + 1)
+
+
+def centre_array(x: np.ndarray, factor: int) -> np.ndarray:
+    """The image at the block centres k·f + (f−1)/2: (H, W[, C]) → (H/f, W/f[, C])."""
+    _check(x.shape, factor)
+    _check_multiple(x.shape, factor, "subsample_centre")
+    taps = _centre_taps(factor)
+    out = None
+    for a in taps:
+        for b in taps:
+            v = x[a::factor, b::factor]
+            out = np.array(v) if out is None else out.__iadd__(v)
+    if len(taps) > 1:
+        out *= out.dtype.type(0.25)
+    return out
+
+
+def centre_adjoint(y: np.ndarray, factor: int, shape: tuple) -> np.ndarray:
+    """Adjoint of :func:`centre_array`: each value back on its centre pixel(s), shared."""
+    out = np.zeros(shape, dtype=y.dtype)
+    taps = _centre_taps(factor)
+    v = y if len(taps) == 1 else y * y.dtype.type(0.25)
+    for a in taps:
+        for b in taps:
+            out[a::factor, b::factor] = v
+    return out
 
 
 SUBSAMPLE = primitive(
@@ -75,14 +118,24 @@ SUBSAMPLE_AREA = primitive(
     doc="average f x f blocks then keep one value per block; static parameter factor",
 )
 
+SUBSAMPLE_CENTRE = primitive(
+    "subsample_centre",
+    lambda x, factor: centre_array(x, factor),
+    (lambda g, out, x, factor: centre_adjoint(g, factor, x.shape),),
+    linear=True,
+    doc="the image at the f-block centres (pixel-centre grid); static parameter factor",
+)
+MODES = {"sample": SUBSAMPLE, "area": SUBSAMPLE_AREA, "centre": SUBSAMPLE_CENTRE}
+ARRAYS = {"sample": (subsample_array, upsample_zero), "area": (area_array, area_adjoint),
+          "centre": (centre_array, centre_adjoint)}
+
 
 def subsample(x, factor: int, mode: str = "sample") -> Tensor:
-    """Subsample an image Tensor by ``factor``: ``mode`` 'sample' (x[::f, ::f]) or 'area'."""
-    if mode == "sample":
-        return fe.apply(SUBSAMPLE, x, factor=int(factor))
-    if mode == "area":
-        return fe.apply(SUBSAMPLE_AREA, x, factor=int(factor))
-    raise ValueError(f"subsample: mode must be 'sample' or 'area', got {mode!r}")
+    """Subsample an image Tensor by ``factor``: ``mode`` 'sample' (x[::f, ::f], the corner
+    grid), 'area' (f-block means) or 'centre' (the value at the f-block centres)."""
+    if mode not in MODES:
+        raise ValueError(f"subsample: mode must be 'sample', 'area' or 'centre', got {mode!r}")
+    return fe.apply(MODES[mode], x, factor=int(factor))
 
 
 def gradcheck_cases(rng: np.random.Generator) -> list[Case]:
@@ -95,5 +148,9 @@ def gradcheck_cases(rng: np.random.Generator) -> list[Case]:
     for shape, f in [((6, 8), 2), ((6, 9, 2), 3), ((4, 4), 4)]:
         cases.append(Case("subsample_area", f"{shape} factor={f}",
                           lambda x, f=f: subsample(x, f, mode="area"),
+                          (rng.standard_normal(shape),)))
+    for shape, f in [((6, 8), 2), ((6, 9, 2), 3), ((8, 4), 4)]:
+        cases.append(Case("subsample_centre", f"{shape} factor={f}",
+                          lambda x, f=f: subsample(x, f, mode="centre"),
                           (rng.standard_normal(shape),)))
     return cases

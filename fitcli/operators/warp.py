@@ -27,7 +27,7 @@ from scipy import ndimage
 from scipy.linalg import solve_banded
 
 from ..engine import Op, Tensor, apply
-from ..engine.extend import Case, primitive, tsum
+from ..engine.extend import Case, grad_enabled, primitive, tsum
 
 __all__ = ["BOUNDARIES", "spline_coefficients", "warp", "warp_cubic", "warp_linear",
            "identity_grid", "gradcheck_cases"]
@@ -179,9 +179,21 @@ def _make_op(kind: str, doc: str) -> Op:
     """The primitive ``warp_<kind>(source, coords, boundary, deriv=(0, 0))``: the interpolant
     (or its partial derivative of order ``deriv`` in (row, col)) at ``coords``."""
 
+    # The coordinates' VJP needs the interpolant's two partials at the same taps: when
+    # gradients are on, the forward derives them from its one gather of the taps and
+    # keeps them for the VJP (one entry, matched by identity; the VJP takes it).
+    cache: dict = {}
+
     def fwd(source, coords, boundary="border", deriv=(0, 0)):
         _check(source, coords, boundary)
-        return _evaluate(kind, source, coords, boundary, [tuple(deriv)])[0]
+        a, b = deriv
+        cache.clear()
+        if not grad_enabled():
+            return _evaluate(kind, source, coords, boundary, [(a, b)])[0]
+        out, dr, dc = _evaluate(kind, source, coords, boundary, [(a, b), (a + 1, b),
+                                                                 (a, b + 1)])
+        cache.update(key=(source, coords, boundary, (a, b)), partials=(dr, dc))
+        return out
 
     def vjp_source(g, out, source, coords, boundary="border", deriv=(0, 0)):
         return _scatter(kind, g, source.shape, coords, boundary, tuple(deriv), source.dtype)
@@ -189,7 +201,13 @@ def _make_op(kind: str, doc: str) -> Op:
     def vjp_coords(g, out, source, coords, boundary="border", deriv=(0, 0)):
         # ∂/∂r and ∂/∂c of the order-deriv interpolant: one order higher along each axis
         a, b = deriv
-        dr, dc = _evaluate(kind, source, coords, boundary, [(a + 1, b), (a, b + 1)])
+        key = cache.get("key")
+        if (key is not None and key[0] is source and key[1] is coords
+                and key[2:] == (boundary, (a, b))):
+            dr, dc = cache.pop("partials")
+            cache.clear()
+        else:
+            dr, dc = _evaluate(kind, source, coords, boundary, [(a + 1, b), (a, b + 1)])
         return np.stack([g * dr, g * dc]).astype(coords.dtype, copy=False)
 
     def jvp(t, out, source, coords, boundary="border", deriv=(0, 0)):

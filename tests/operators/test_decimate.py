@@ -4,20 +4,21 @@ import numpy as np
 import pytest
 
 import fitcli.engine as fe
-from fitcli.operators import Blur, BlurSubsample, area_array, box, gaussian, motion, subsample_array
+from fitcli.operators import Blur, BlurSubsample, box, gaussian, motion
+from fitcli.operators.sampling import ARRAYS
 
 
 @pytest.mark.parametrize("kernel", [gaussian(1.3), box(4)], ids=lambda k: k.name)
 @pytest.mark.parametrize("boundary", ["periodic", "symmetric"])
-@pytest.mark.parametrize("sampling,factor", [("sample", 3), ("area", 2)])
+@pytest.mark.parametrize("sampling,factor", [("sample", 3), ("area", 2), ("centre", 2),
+                                             ("centre", 4)])
 @pytest.mark.parametrize("shape", [(24, 32), (16, 20, 3)])
 def test_matches_blur_then_subsample_and_adjoint(kernel, boundary, sampling, factor, shape):
     rng = np.random.default_rng(0)
     op = BlurSubsample(kernel, boundary, factor, sampling, shape)
     x = rng.standard_normal(shape)
     blurred = Blur(kernel, boundary, "fft").forward(x)
-    ref = subsample_array(blurred, factor) if sampling == "sample" else area_array(blurred,
-                                                                                   factor)
+    ref = ARRAYS[sampling][0](blurred, factor)
     y = op.forward(x)
     np.testing.assert_allclose(y, ref, atol=1e-12)
     z = rng.standard_normal(y.shape)

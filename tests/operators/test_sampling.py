@@ -4,7 +4,15 @@ import numpy as np
 import pytest
 
 import fitcli.engine as fe
-from fitcli.operators import area_adjoint, area_array, subsample, subsample_array, upsample_zero
+from fitcli.operators import (
+    area_adjoint,
+    area_array,
+    centre_adjoint,
+    centre_array,
+    subsample,
+    subsample_array,
+    upsample_zero,
+)
 
 
 @pytest.mark.parametrize("shape", [(12, 9), (8, 8, 3), (1, 5), (7, 7)])
@@ -48,3 +56,21 @@ def test_float32_and_bad_factor():
     assert out.dtype == np.float32 and x.grad.dtype == np.float32
     with pytest.raises(fe.EngineError, match="factor"):
         subsample(fe.tensor(np.zeros((6, 6))), 0)
+
+
+@pytest.mark.parametrize("shape,factor", [((12, 9), 3), ((8, 8, 3), 2), ((8, 12), 4), ((5, 5), 1)])
+def test_centre_adjoint_and_grid(shape, factor):
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal(shape)
+    y = rng.standard_normal(centre_array(x, factor).shape)
+    lhs, rhs = np.vdot(centre_array(x, factor), y), np.vdot(x, centre_adjoint(y, factor, shape))
+    assert abs(lhs - rhs) <= 1e-10 * abs(lhs)
+    # a ramp is read at the block centres k·f + (f − 1)/2 (resize's grid), on both axes
+    rows, cols = np.meshgrid(np.arange(shape[0]), np.arange(shape[1]), indexing="ij")
+    c = (np.arange(shape[0] // factor) * factor + (factor - 1) / 2)
+    np.testing.assert_allclose(centre_array(rows.astype(float), factor)[:, 0], c)
+    c = (np.arange(shape[1] // factor) * factor + (factor - 1) / 2)
+    np.testing.assert_allclose(centre_array(cols.astype(float), factor)[0], c)
+    t = fe.tensor(x, requires_grad=True)
+    fe.sum(subsample(t, factor, mode="centre") * y).backward()
+    np.testing.assert_allclose(t.grad, centre_adjoint(y, factor, shape))

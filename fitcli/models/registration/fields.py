@@ -36,19 +36,28 @@ __all__ = ["Bending", "Diffusion", "FIELD_REGULARIZERS", "FieldSmoothTV", "Field
            "diffusion", "gradcheck_cases", "smooth_tv", "tv"]
 
 
+def _sl(ndim: int, axis: int, s: slice) -> tuple:
+    idx = [slice(None)] * ndim
+    idx[axis] = s
+    return tuple(idx)
+
+
 def _d(u: np.ndarray, axis: int) -> np.ndarray:
-    """Forward difference along ``axis`` (length n → n-1)."""
-    n = u.shape[axis]
-    return np.take(u, np.arange(1, n), axis) - np.take(u, np.arange(n - 1), axis)
+    """Forward difference along ``axis`` (length n → n-1): one subtraction of two views."""
+    return np.subtract(u[_sl(u.ndim, axis, slice(1, None))],
+                       u[_sl(u.ndim, axis, slice(None, -1))])
 
 
-def _dt(g: np.ndarray, axis: int) -> np.ndarray:
-    """Adjoint of :func:`_d` (length n-1 → n): −(backward difference) with zero ends."""
-    pad = [(0, 0)] * g.ndim
-    pad[axis] = (1, 0)
-    lo = np.pad(g, pad)
-    pad[axis] = (0, 1)
-    return lo - np.pad(g, pad)
+def _dt(g: np.ndarray, axis: int, out: np.ndarray | None = None) -> np.ndarray:
+    """Adjoint of :func:`_d` (length n-1 → n): −(backward difference) with zero ends,
+    written into slices of one array (added to ``out`` when given)."""
+    shape = list(g.shape)
+    shape[axis] += 1
+    if out is None:
+        out = np.zeros(shape, dtype=g.dtype)
+    out[_sl(g.ndim, axis, slice(None, -1))] -= g
+    out[_sl(g.ndim, axis, slice(1, None))] += g
+    return out
 
 
 def _check_field(u: np.ndarray, name: str) -> None:
@@ -57,13 +66,18 @@ def _check_field(u: np.ndarray, name: str) -> None:
 
 
 # -- diffusion ½ Σ |D_r u|² + |D_c u|²;  gradient D_rᵀD_r u + D_cᵀD_c u -------------------
+def _sumsq(a: np.ndarray) -> float:
+    a = a.ravel()
+    return float(np.dot(a, a))
+
+
 def _diffusion_fwd(u):
     _check_field(u, "diffusion")
-    return 0.5 * (np.sum(_d(u, -2) ** 2) + np.sum(_d(u, -1) ** 2))
+    return 0.5 * (_sumsq(_d(u, -2)) + _sumsq(_d(u, -1)))
 
 
 def _diffusion_grad(u):
-    return _dt(_d(u, -2), -2) + _dt(_d(u, -1), -1)
+    return _dt(_d(u, -1), -1, out=_dt(_d(u, -2), -2))
 
 
 # -- bending ½ Σ (D_rr u)² + 2 (D_rc u)² + (D_cc u)² -------------------------------------
@@ -74,12 +88,15 @@ def _bending_terms(u):
 def _bending_fwd(u):
     _check_field(u, "bending")
     rr, rc, cc = _bending_terms(u)
-    return 0.5 * (np.sum(rr ** 2) + 2 * np.sum(rc ** 2) + np.sum(cc ** 2))
+    return 0.5 * (_sumsq(rr) + 2 * _sumsq(rc) + _sumsq(cc))
 
 
 def _bending_grad(u):
     rr, rc, cc = _bending_terms(u)
-    return (_dt(_dt(rr, -2), -2) + 2 * _dt(_dt(rc, -1), -2) + _dt(_dt(cc, -1), -1))
+    rc *= 2
+    out = _dt(_dt(rr, -2), -2)
+    out = _dt(_dt(rc, -1), -2, out=out)
+    return _dt(_dt(cc, -1), -1, out=out)
 
 
 # -- tv / smooth_tv: Σ √((D_r u)² + (D_c u)² + eps²), differences zero-padded at the far edge --

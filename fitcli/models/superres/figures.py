@@ -50,7 +50,8 @@ def comparison_figure(path: str | Path, panels: Sequence[tuple[str, np.ndarray, 
 
 def write_figures(run_dir: str | Path, *, recovered: np.ndarray, observed: np.ndarray,
                   baseline: np.ndarray, factor: int, truth: np.ndarray | None = None,
-                  metrics: dict | None = None, suptitle: str = "") -> list[str]:
+                  metrics: dict | None = None, suptitle: str = "",
+                  baseline_label: str = "bicubic") -> list[str]:
     """recovered.png, observed.png (nearest-neighbour ×factor), bicubic.png, comparison.png.
 
     ``metrics``: ``{"recovered": {psnr, ssim}, "bicubic": {...}}`` when the truth is known.
@@ -66,7 +67,7 @@ def write_figures(run_dir: str | Path, *, recovered: np.ndarray, observed: np.nd
     panels = [] if truth is None else [("ground truth", truth, None)]
     panels += [(f"observed (×{factor}, nearest)", obs_view[:recovered.shape[0],
                                                            :recovered.shape[1]], None),
-               ("bicubic (aligned)", baseline, metrics.get("bicubic")),
+               (baseline_label, baseline, metrics.get("bicubic")),
                ("recovered", recovered, metrics.get("recovered"))]
     comparison_figure(run_dir / "comparison.png", panels, suptitle)
     return ["recovered.png", "observed.png", "bicubic.png", "comparison.png"]

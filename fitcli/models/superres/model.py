@@ -1,8 +1,13 @@
 """Super-resolution: the parameter is the unknown high-resolution image x.
 
 Forward model ``A x = S(h ⋆ x)``: blur by the kernel h (``model.blur``, with
-``model.boundary``), then subsample by ``model.factor`` (keep pixels 0, f, 2f, …,
-or average f × f blocks with ``sampling: area``). The data term is the loss
+``model.boundary``), then subsample by ``model.factor`` on a pixel grid
+(``model.grid``): *corner* keeps pixels 0, f, 2f, …; *centre* reads the image at the
+f-block centres k·f + (f−1)/2, which is where ``skimage.transform.resize``/``rescale``,
+PIL and camera binning put a low-resolution pixel. ``grid: auto`` (the default) is the
+corner grid for a synthetic observation (made here with the same operator) and the
+centre grid for a real one (``data.observation``, ``solve --input``). ``sampling: area``
+averages f × f blocks (binning; always the centre grid). The data term is the loss
 (``ssd`` = ½‖A x − y‖²) against the observation y; regularizers act on x.
 Images are floats in [0, 1], (H, W) or (H, W, C) channels last.
 
@@ -11,7 +16,8 @@ Data (``data:`` section, :func:`load_superres`): synthetic mode takes ``image``
 the model's own operator plus Gaussian ``noise`` — so the observation is made
 here, in the model, which knows the operator (``data.y_train`` is replaced by
 it); real mode takes ``observation`` (a low-resolution image, optionally with
-``image`` as a ground truth of ``factor`` times its size).
+``truth`` — or ``image`` — as a ground truth of ``factor`` times its size: PSNR/SSIM
+are then reported).
 """
 
 from __future__ import annotations
@@ -30,8 +36,9 @@ from ...errors import ConfigError
 from ...operators import Blur, kernel_from_spec, subsample
 from ...operators import blur as apply_blur
 from ...operators.decimate import BlurSubsample
-from ...operators.sampling import area_adjoint, area_array, subsample_array, upsample_zero
+from ...operators.sampling import ARRAYS
 from ..base import Model
+from .auto import discrepancy_weight
 from .baseline import aligned_cubic, centred_cubic, observe, quality
 from .figures import write_figures
 
@@ -40,7 +47,8 @@ DEFAULT_BLUR = {"kernel": "gaussian", "sigma": 2.0}
 
 def load_superres(ctx: DataContext, /, *, image: str | None = None,
                   size: int | list[int] | None = None, gray: bool = False,
-                  noise: float = 0.01, observation: str | None = None) -> Dataset:
+                  noise: float = 0.01, observation: str | None = None,
+                  truth: str | None = None) -> Dataset:
     """The images of a super-resolution problem (see the module docstring).
 
     Parameters (the ``data:`` keys)
@@ -51,7 +59,16 @@ def load_superres(ctx: DataContext, /, *, image: str | None = None,
     gray : convert colour images to grayscale.
     noise : standard deviation of the Gaussian noise added to the synthetic observation.
     observation : a real low-resolution image (no synthetic degradation).
+    truth : with ``observation``: the high-resolution ground truth (a path), for PSNR/SSIM
+        (``image`` means the same in real mode).
     """
+    if truth is not None:
+        if observation is None:
+            raise ConfigError("data.truth", "data.observation alongside it (a synthetic "
+                              "run's truth is data.image)", truth)
+        if image is not None and image != truth:
+            raise ConfigError("data.truth", "one ground truth (data.image is set too)", truth)
+        image = truth
     if image is None and observation is None:
         raise ConfigError("data.image", "a built-in image name or a path "
                           "(or data.observation for a real low-resolution input)")
@@ -80,10 +97,11 @@ class SuperRes(Model):
 
     Options (``model:``): ``factor`` (integer ≥ 1), ``blur`` ({kernel: gaussian, sigma} |
     {kernel: box, size} | {kernel: motion, length, angle} | {kernel: file, path}),
-    ``boundary`` (symmetric | periodic), ``sampling`` (sample: keep pixels 0, f, 2f, … |
-    area: f × f block means), ``init`` (bicubic: the phase-aligned cubic upsampling of y
-    | zeros | adjoint: f²·Aᵀy), ``method`` (how to blur: auto — for a separable kernel on
-    images up to 2048 px, blur and subsampling fused as R₀ x R₁ᵀ, else the best blur path —
+    ``boundary`` (symmetric | periodic), ``sampling`` (sample: one value per low-res pixel |
+    area: f × f block means), ``grid`` (auto: corner for a synthetic observation, centre
+    for a real one | corner: pixels 0, f, 2f, … | centre: the block centres, as resize),
+    ``init`` (bicubic: the cubic upsampling of y on the grid | zeros | adjoint: f²·Aᵀy),
+    ``method`` (how to blur: auto — for a separable kernel on images up to 2048 px, blur and subsampling fused as R₀ x R₁ᵀ, else the best blur path —
     | separable | direct | fft).
     """
 
@@ -99,6 +117,7 @@ class SuperRes(Model):
                  blur: dict = DEFAULT_BLUR,  # noqa: B006  (never mutated; shown as the default)
                  boundary: Literal["symmetric", "periodic"] = "symmetric",
                  sampling: Literal["sample", "area"] = "sample",
+                 grid: Literal["auto", "corner", "centre"] = "auto",
                  init: Literal["bicubic", "zeros", "adjoint"] = "bicubic",
                  method: Literal["auto", "separable", "direct", "fft"] = "auto"):
         super().__init__(data)
@@ -106,6 +125,10 @@ class SuperRes(Model):
             raise ConfigError("model.factor", "a positive integer", factor)
         self.factor, self.sampling, self.init = int(factor), sampling, init
         ex = data.extras
+        self.grid = self._grid(grid, sampling, bool(ex.get("synthetic")))
+        # the subsampling primitive: corner grid, block means, or the block centres
+        self.mode = "area" if sampling == "area" else (
+            "centre" if self.grid == "centre" else "sample")
         kernel = kernel_from_spec(dict(blur), ex.get("base_dir"), "model.blur")
         self.blur = Blur(kernel, boundary=boundary, method=method)
         self.truth = ex.get("truth")
@@ -114,17 +137,33 @@ class SuperRes(Model):
         if kh > self.shape[0] or kw > self.shape[1]:
             raise ConfigError("model.blur", f"a kernel no larger than the image "
                               f"{self.shape[0]}x{self.shape[1]}", f"{kh}x{kw}")
-        if sampling == "area" and (self.shape[0] % self.factor or self.shape[1] % self.factor):
+        if self.mode != "sample" and (self.shape[0] % self.factor
+                                      or self.shape[1] % self.factor):
             raise ConfigError("model.factor", f"a divisor of the image size {self.shape[0]}x"
-                              f"{self.shape[1]} (sampling: area)", self.factor)
+                              f"{self.shape[1]} (the pixel-centre grid)", self.factor)
         # separable kernels: S(h ⋆ ·) as two small matrices R₀ x R₁ᵀ (4× faster on 512²)
-        self.fused = (BlurSubsample(kernel, boundary, self.factor, sampling, self.shape)
+        self.fused = (BlurSubsample(kernel, boundary, self.factor, self.mode, self.shape)
                       if method == "auto" and BlurSubsample.applicable(kernel, self.shape)
                       else None)
         if ex.get("synthetic"):
             data.y_train = observe(self.truth, self.apply, ex["noise"], ex["rng"])
             ex["synthetic"] = False  # made once: a second model on this Dataset reuses it
         self.observation = data.y_train
+
+    @staticmethod
+    def _grid(grid: str, sampling: str, synthetic: bool) -> str:
+        """The grid in use: block means are centred; ``auto`` is the centre grid for a
+        real observation (what resize/rescale, PIL and binning make), else the corner."""
+        if grid not in ("auto", "corner", "centre"):
+            raise ConfigError("model.grid", "one of auto, corner, centre", grid)
+        if sampling == "area":
+            if grid == "corner":
+                raise ConfigError("model.grid", "centre or auto with sampling: area (block "
+                                  "means sit at the block centres)", grid)
+            return "centre"
+        if grid == "auto":
+            return "corner" if synthetic else "centre"
+        return grid
 
     def _hr_shape(self, data: Dataset) -> tuple:
         truth, f = self.truth, self.factor
@@ -145,27 +184,41 @@ class SuperRes(Model):
         """A x on a numpy image."""
         if self.fused is not None:
             return self.fused.forward(x)
-        y = self.blur.forward(x)
-        if self.sampling == "area":
-            return area_array(y, self.factor)
-        return subsample_array(y, self.factor)
+        return ARRAYS[self.mode][0](self.blur.forward(x), self.factor)
 
     def adjoint(self, y: np.ndarray) -> np.ndarray:
         """Aᵀ y on a numpy low-resolution image."""
         if self.fused is not None:
             return self.fused.adjoint(y)
-        if self.sampling == "area":
-            z = area_adjoint(y, self.factor, self.shape)
-        else:
-            z = upsample_zero(y, self.factor, self.shape)
-        return self.blur.adjoint(z)
+        return self.blur.adjoint(ARRAYS[self.mode][1](y, self.factor, self.shape))
 
     def baseline(self) -> np.ndarray:
-        """The phase-aligned cubic upsampling of the observation (high-res shape)."""
+        """The bicubic upsampling of the observation on the operator's grid (high-res)."""
         y = self.observation
-        if self.sampling == "area":  # block means sit at block centres: shift by (f−1)/2
+        if self.grid == "centre":  # samples at the block centres: resize's convention
             return centred_cubic(y, self.shape)
         return aligned_cubic(y, self.factor, self.shape)
+
+    @property
+    def baseline_label(self) -> str:
+        return f"bicubic ({'pixel-centre' if self.grid == 'centre' else 'corner'} grid)"
+
+    # -- weight: auto --------------------------------------------------------------------------
+    auto_report: dict | None = None
+
+    def auto_weights(self, regs: list, loss, optimizer_cls, options: dict, stop: dict) -> list:
+        """Replace each ``"auto"`` weight by the discrepancy principle's choice (see
+        :mod:`.auto`); the others stay (an earlier auto term enters with its choice)."""
+        regs, reports = list(regs), []
+        for i, (reg, w) in enumerate(regs):
+            if w != "auto":
+                continue
+            rest = [(r, 0.0 if v == "auto" else v) for r, v in regs]
+            rep = discrepancy_weight(self, loss, rest, i, optimizer_cls, options, stop)
+            regs[i] = (reg, rep["weight"])
+            reports.append({"term": i, **rep})
+        self.auto_report = reports[0] if len(reports) == 1 else {"terms": reports}
+        return regs
 
     # -- Model protocol ----------------------------------------------------------------------
     def param_shapes(self) -> dict[str, tuple]:
@@ -184,7 +237,7 @@ class SuperRes(Model):
         if self.fused is not None:
             return self.fused(params["image"])
         z = apply_blur(params["image"], self.blur)
-        return subsample(z, self.factor, mode=self.sampling)
+        return subsample(z, self.factor, mode=self.mode)
 
     def data_term(self, params, loss, inputs, targets) -> Tensor:
         if loss is None:  # ½‖A x − y‖², the ssd loss
@@ -218,7 +271,7 @@ class SuperRes(Model):
     @classmethod
     def input_overrides(cls, path: str, data: Mapping) -> dict:
         """``--input low.png``: a real low-resolution observation, no ground truth."""
-        return {"data.observation": path, "data.image": None}
+        return {"data.observation": path, "data.image": None, "data.truth": None}
 
     def score(self) -> tuple[str, str]:
         return ("recovered.psnr", "max")
@@ -226,34 +279,58 @@ class SuperRes(Model):
     def final_metrics(self, params: Mapping[str, np.ndarray]) -> dict:
         """PSNR / SSIM of the recovered image and of the bicubic baseline ({} without
         the truth); computed once per image (the figures reuse them)."""
+        auto = {} if self.auto_report is None else {"auto_weight": self._auto_summary()}
         if self.truth is None:
-            return {}
+            return auto
         x = np.asarray(params["image"])
         cached = getattr(self, "_final", None)
         if cached is not None and np.array_equal(cached[0], x):
             return cached[1]
-        out = {"recovered": self.image_metrics(x), "bicubic": self.image_metrics(self.baseline())}
+        out = {"recovered": self.image_metrics(x), "bicubic": self.image_metrics(self.baseline()),
+               **auto}
         self._final = (x.copy(), out)
         return out
 
+    def _auto_summary(self) -> dict:
+        """The auto weight's report without its curve (the curve: auto_weight.csv)."""
+        r = self.auto_report
+        return {k: v for k, v in r.items() if k != "curve"} if "terms" not in r else {
+            "terms": [{k: v for k, v in t.items() if k != "curve"} for t in r["terms"]]}
+
     def warnings(self, params: Mapping[str, np.ndarray]) -> list[str]:
         m = self.final_metrics(params)
-        if m and m["recovered"]["psnr"] < m["bicubic"]["psnr"]:
-            return [f"the recovered image ({m['recovered']['psnr']:.2f} dB) is below the bicubic"
-                    f" baseline ({m['bicubic']['psnr']:.2f} dB): the regularization weight or "
-                    "the blur may not fit this image"]
-        return []
+        out = []
+        for r in ([] if self.auto_report is None else self.auto_report.get("terms",
+                                                                          [self.auto_report])):
+            if r["note"] != "root bracketed":
+                out.append(f"weight: auto for regularization[{r['term']}]: {r['note']}; "
+                           f"kept {r['weight']:.3g}")
+        if "recovered" in m and m["recovered"]["psnr"] < m["bicubic"]["psnr"]:
+            return out + [f"the recovered image ({m['recovered']['psnr']:.2f} dB) is below the "
+                          f"bicubic baseline ({m['bicubic']['psnr']:.2f} dB): the regularization "
+                          "weight or the blur may not fit this image"]
+        return out
 
     def result_array(self, params: Mapping[str, np.ndarray]) -> np.ndarray:
         return np.asarray(params["image"])
 
     def save_outputs(self, run_dir: Path, params: Mapping[str, np.ndarray], data) -> list[str]:
         x = np.asarray(params["image"])
-        return write_figures(run_dir, recovered=x, observed=self.observation,
+        extra = []
+        if self.auto_report is not None:
+            # the criterion curve: one row per trial solve
+            rows = [(t["term"], lam, rms) for t in self.auto_report.get(
+                "terms", [self.auto_report]) for lam, rms in t["curve"]]
+            (Path(run_dir) / "auto_weight.csv").write_text("term,weight,residual_rms\n" + "".join(
+                f"{i},{lam:.6g},{rms:.6g}\n" for i, lam, rms in rows), encoding="utf-8")
+            extra = ["auto_weight.csv"]
+        return extra + write_figures(run_dir, recovered=x, observed=self.observation,
                              baseline=self.baseline(), factor=self.factor, truth=self.truth,
-                             metrics=self.final_metrics(params), suptitle=self.describe())
+                             metrics=self.final_metrics(params), suptitle=self.describe(),
+                             baseline_label=self.baseline_label)
 
     def describe(self) -> str:
-        s = "S" if self.sampling == "sample" else "S_area"
+        s = {"sample": "S", "area": "S_area", "centre": "S_centre"}[self.mode]
         return (f"A x = {s}_{self.factor}(h ⋆ x), h = {self.blur.kernel.name}, "
-                f"{self.blur.boundary} boundary; x in [0, 1], shape {self.shape}")
+                f"{self.blur.boundary} boundary, {self.grid} grid; x in [0, 1], "
+                f"shape {self.shape}")
