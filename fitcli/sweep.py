@@ -31,6 +31,7 @@ class SweepResult:
     score: str | None = None           # e.g. psnr; None when nothing scores the trials
     best: int | None = None            # index of the best row
     baseline: dict = field(default_factory=dict)   # e.g. the bicubic's {psnr, ssim}
+    interrupted: bool = False          # a signal stopped a trial: the rest were not run
 
 
 def parse_values(spec: str) -> tuple[str, list]:
@@ -45,9 +46,18 @@ def parse_values(spec: str) -> tuple[str, list]:
 
 
 def _trial_name(key: str, value) -> str:
-    """A folder name, never a path: separators and '..' cannot escape the sweep folder."""
+    """A folder name, never a path: separators and '..' cannot escape the sweep folder;
+    a value changed to fit (or cut to 80 characters) gets a short hash, so that two
+    values never share a folder."""
     text = f"{key}={value}"
-    return "".join(c if c.isalnum() or c in "=.-_+" else "_" for c in text).replace("..", "_")
+    name = "".join(c if c.isalnum() or c in "=.-_+" else "_" for c in text)
+    while ".." in name:
+        name = name.replace("..", "_")
+    if name != text or len(name) > 80:
+        import hashlib
+
+        name = f"{name[:80]}-{hashlib.sha1(text.encode()).hexdigest()[:8]}"
+    return name
 
 
 def _metrics_of(summary: dict, score: str | None) -> tuple[dict, dict]:
@@ -89,6 +99,8 @@ def run_sweep(cfg: C.Config, key: str, values: Sequence, run_dir: Path, *, run, 
         columns += [c for c in mine if c not in columns]
         rows.append({**row, **mine, "loss": res.summary.get("loss"),
                      "status": res.summary.get("status")})
+        if res.summary.get("status") == "interrupted":   # Ctrl-C stops the whole sweep
+            break
     name = score.rpartition(".")[2] if score else None
     scored = [i for i, r in enumerate(rows) if name in r and r.get("status") == "done"
               and np.isfinite(r[name])]
@@ -96,7 +108,8 @@ def run_sweep(cfg: C.Config, key: str, values: Sequence, run_dir: Path, *, run, 
     if scored:
         pick = max if mode == "max" else min
         best = pick(scored, key=lambda i: rows[i][name])
-    result = SweepResult(key, list(values), rows, columns, name, best, baseline)
+    stopped = bool(rows) and rows[-1].get("status") == "interrupted"
+    result = SweepResult(key, list(values), rows, columns, name, best, baseline, stopped)
     _write_csv(run_dir / "sweep.csv", result)
     if best is not None:
         sweep_figure(run_dir / "sweep.png", result)
@@ -123,19 +136,25 @@ def sweep_figure(path: Path, res: SweepResult) -> Path:
     import matplotlib.pyplot as plt
 
     ok = [i for i, r in enumerate(res.rows) if res.score in r]
-    v = np.array([float(res.rows[i]["value"]) for i in ok])
+    try:
+        v = np.array([float(res.rows[i]["value"]) for i in ok])
+        labels = None
+    except (TypeError, ValueError):    # names (an image, a kernel): one position each
+        v, labels = np.arange(len(ok), dtype=float), [str(res.rows[i]["value"]) for i in ok]
     s = np.array([res.rows[i][res.score] for i in ok])
     b = ok.index(res.best)
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     ax.plot(v, s, "o-", color="C0", label=res.score)
     ax.plot(v[b], s[b], "*", color="C3", markersize=16,
-            label=f"best: {res.key} = {v[b]:g}, {res.score} {s[b]:.4g}")
+            label=f"best: {res.key} = {res.rows[res.best]['value']}, {res.score} {s[b]:.4g}")
     if res.score in res.baseline:
         ax.axhline(res.baseline[res.score], color="C0", ls="--", lw=1,
                    label=f"{res.score} (baseline)")
     ax.set_xlabel(res.key)
     ax.set_ylabel(res.score, color="C0")
-    if np.all(v > 0):
+    if labels is not None:
+        ax.set_xticks(v, [t[:20] for t in labels])
+    elif np.all(v > 0):
         ax.set_xscale("log")
     other = next((c for c in res.columns if c != res.score), None)
     if other is not None:
