@@ -280,6 +280,10 @@ def coerce(value, ann, path: str):
             return int(value)
         if isinstance(value, str) and _INTEGER.match(value.strip()):
             return int(value)  # a number written as a string, like floats below
+        if isinstance(value, str) and _NUMBER.match(value.strip()):
+            f = float(value)   # PyYAML reads 1e6 as a string; an integer written so is one
+            if f.is_integer():
+                return int(f)
     elif ann is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
