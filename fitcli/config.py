@@ -53,23 +53,101 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+# A config is a few kilobytes; these bound what a hostile or broken one can cost.
+MAX_CONFIG_BYTES = 1 << 20
+MAX_VALUES = 100_000        # values after alias expansion ("billion laughs")
+MAX_DEPTH = 64              # nesting levels
+
+
+def _children(node) -> list:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return list(node.value) if isinstance(node, yaml.SequenceNode) else []
+
+
+def _check_expansion(root, source: str) -> None:
+    """Count the values the node graph expands to (aliases share nodes) and its depth,
+    without expanding it (iterative, memoized): refuse bombs, cycles and deep nesting."""
+    size: dict[int, tuple[int, int]] = {}
+    visiting: set[int] = set()
+    stack = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            kids = [size[id(k)] for k in _children(node)]
+            total = 1 + sum(n for n, _ in kids)
+            depth = 1 + max((d for _, d in kids), default=0)
+            visiting.discard(key)
+            size[key] = (total, depth)
+            if total > MAX_VALUES:
+                raise InputError(f"{source}: YAML aliases expand to more than {MAX_VALUES} "
+                                 "values (a config is a few kilobytes)")
+            if depth > MAX_DEPTH:
+                raise InputError(f"{source}: nested deeper than {MAX_DEPTH} levels")
+        elif key in visiting:
+            raise InputError(f"{source}: a YAML alias refers to itself (recursive value)")
+        elif key not in size:
+            visiting.add(key)
+            stack.append((node, True))
+            stack.extend((k, False) for k in _children(node) if id(k) not in size)
+
+
 def parse_yaml(text: str, source: str = "<config>"):
-    """Parse YAML text safely; a syntax error or duplicate key becomes one InputError line."""
+    """Parse YAML text safely; a syntax error or duplicate key becomes one InputError line,
+    and so do alias bombs, recursive aliases and deep nesting (checked on the node graph
+    before anything is constructed)."""
+    if len(text) > MAX_CONFIG_BYTES:
+        raise InputError(f"{source}: {len(text)} characters; a config is at most "
+                         f"{MAX_CONFIG_BYTES} (is this a config?)")
     try:
-        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
+        loader = _UniqueKeyLoader(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return None
+            _check_expansion(node, source)
+            return loader.construct_document(node)
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark is not None else source
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise InputError(f"{where}: invalid YAML: {problem}") from None
+        raise InputError(f"{where}: invalid YAML: {problem[:200]}") from None
+    except RecursionError:    # the composer recurses per level, before our depth check
+        raise InputError(f"{source}: nested deeper than {MAX_DEPTH} levels") from None
+
+
+def read_text_file(path: Path, what: str, limit: int = MAX_CONFIG_BYTES) -> str:
+    """A small UTF-8 text file (a config): a regular file (not /dev/zero, a FIFO), at most
+    ``limit`` bytes, UTF-8 (a BOM is skipped) — else one InputError line."""
+    p = Path(path)
+    try:
+        if not p.exists():
+            raise InputError(f"{p}: {what} not found")
+        if not p.is_file():
+            raise InputError(f"{p}: expected a regular file for the {what} (a device, "
+                             "folder or pipe is not one)")
+        with p.open("rb") as f:
+            data = f.read(limit + 1)
+    except OSError as exc:
+        raise InputError(f"{p}: cannot read the {what} ({exc.strerror})") from None
+    if len(data) > limit:
+        raise InputError(f"{p}: larger than {limit} bytes; expected a {what}")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        utf16 = data[:2] in (b"\xff\xfe", b"\xfe\xff")
+        hint = " (it looks like UTF-16: save it as UTF-8)" if utf16 else ""
+        raise InputError(f"{p}: the {what} is not UTF-8 text (byte 0x{data[exc.start]:02x} "
+                         f"at offset {exc.start}){hint}") from None
 
 
 def read_config(path: str | Path) -> dict:
     """Read a config file into a dict (safe loader, duplicate keys rejected)."""
     p = Path(path)
-    if not p.is_file():
-        raise InputError(f"{p}: config file not found")
-    raw = parse_yaml(p.read_text(encoding="utf-8"), str(p))
+    raw = parse_yaml(read_text_file(p, "config file"), str(p))
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -202,6 +280,10 @@ def coerce(value, ann, path: str):
             return int(value)
         if isinstance(value, str) and _INTEGER.match(value.strip()):
             return int(value)  # a number written as a string, like floats below
+        if isinstance(value, str) and _NUMBER.match(value.strip()):
+            f = float(value)   # PyYAML reads 1e6 as a string; an integer written so is one
+            if f.is_integer():
+                return int(f)
     elif ann is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
@@ -269,7 +351,7 @@ def _component(value, registry: dict, path: str, default: str | None = None):
     if "type" not in value:
         raise ConfigError(f"{path}.type", "one of " + ", ".join(registry) + " (required)")
     name = value["type"]
-    if name not in registry:
+    if not isinstance(name, str) or name not in registry:
         raise ConfigError(f"{path}.type", "one of " + ", ".join(registry), name,
                           did_you_mean(name, registry))
     return name, registry[name], {k: v for k, v in value.items() if k != "type"}
@@ -334,9 +416,10 @@ def resolve(raw: dict, base_dir: str | Path = ".", default_name: str = "run") ->
     reg = registries()
     check_keys(raw, TOP_KEYS, "")
     name = coerce(raw.get("name", default_name), str, "name")
-    if not re.fullmatch(r"[\w.\-]+", name):
-        raise ConfigError("name", "letters, digits, '.', '-' or '_' (it names the run folder)",
-                          name)
+    # a folder name, never a path: '.' and '..' would put the run outside runs/
+    if not re.fullmatch(r"[\w.\-]{1,100}", name) or name.strip(".") == "":
+        raise ConfigError("name", "letters, digits, '.', '-' or '_' (it names the run "
+                          "folder: at most 100 of them, not '.' or '..')", name)
     seed = coerce(raw.get("seed", 0), int, "seed")
     if seed < 0:
         raise ConfigError("seed", "a non-negative integer", seed)

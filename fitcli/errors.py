@@ -11,7 +11,19 @@ implementation of "one of these names" and its suggestion.
 from __future__ import annotations
 
 import difflib
+import reprlib
 from collections.abc import Iterable
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 3, 60, 60
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 6
+
+
+def excerpt(value, limit: int = 80) -> str:
+    """A bounded repr of a user's value for a message: a YAML alias bomb or a 1 GB
+    string shows as its first few items/characters, never expanded in full."""
+    text = _REPR.repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 class FitcliError(Exception):
@@ -27,7 +39,7 @@ class ConfigError(FitcliError):
         self.field, self.expected, self.got, self.hint = field, expected, got, hint
         msg = f"{field}: expected {expected}"
         if got is not None:
-            msg += f", got {got!r}"
+            msg += f", got {excerpt(got)}"
         if hint:
             msg += f" ({hint})"
         super().__init__(msg)
@@ -62,7 +74,11 @@ class FitFailed(FitcliError):
 
 def did_you_mean(value, choices: Iterable) -> str:
     """``"did you mean 'armijo'?"`` for the closest of ``choices`` to ``value``, or ``""``."""
-    close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1, cutoff=0.5)
+    if isinstance(value, (int, float)):
+        value = str(value)
+    if not isinstance(value, str) or len(value) > 200:   # nothing to suggest for a list
+        return ""
+    close = difflib.get_close_matches(value, [str(c) for c in choices], n=1, cutoff=0.5)
     return f"did you mean {close[0]!r}?" if close else ""
 
 

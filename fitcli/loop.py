@@ -32,10 +32,12 @@ from pathlib import Path
 import numpy as np
 
 from . import config as C
+from .errors import InputError, excerpt
 from .problem import Problem, enter_stage, evaluate, make_closure
 from .runfolder import (
     BASE_COLUMNS,
     MetricsWriter,
+    claim,
     plot_history,
     read_checkpoint,
     restore_parameters,
@@ -104,16 +106,17 @@ class Outcome:
 @contextlib.contextmanager
 def _signals(enabled: bool):
     """SIGINT/SIGTERM set a flag (the loop finishes its step, checkpoints, stops);
-    a second signal interrupts at once."""
-    flag: dict = {"signal": None}
+    a second signal interrupts at once — except once ``flag["finishing"]`` is set: the
+    final checkpoint and summary are then always written (signals only noted)."""
+    flag: dict = {"signal": None, "finishing": False}
     if not enabled or threading.current_thread() is not threading.main_thread():
         yield flag
         return
 
     def handler(signum, frame):
-        if flag["signal"] is not None:
+        if flag["signal"] is not None and not flag["finishing"]:
             raise KeyboardInterrupt
-        flag["signal"] = signal.Signals(signum).name
+        flag["signal"] = flag["signal"] or signal.Signals(signum).name
 
     old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -121,6 +124,18 @@ def _signals(enabled: bool):
     finally:
         for s, h in old.items():
             signal.signal(s, h)
+
+
+def _loop_state(saved: dict) -> LoopState:
+    """The checkpoint's loop state, each value converted to its field's type (ValueError
+    for a non-numeric one; a field an older checkpoint lacks keeps its default)."""
+    out = {}
+    for f in fields(LoopState):
+        out[f.name] = type(f.default)(saved.get(f.name, f.default))
+    json.loads(out["stage_log"])
+    if out["iteration"] < 0 or out["stage"] < 0:
+        raise ValueError("negative loop.iteration or loop.stage")
+    return LoopState(**out)
 
 
 def _nonfinite(problem: Problem, closure, x: np.ndarray, info, k: int) -> str:
@@ -162,10 +177,14 @@ def run(problem: Problem, run_dir: Path | None, *, callback=None, resume: Path |
     ``callback(Progress)`` is called at every logged row and once at the end (with
     the summary); ``on_step(Step)``, if given, after every iteration.
     """
-    loop = _Loop(problem, run_dir, callback, resume)
-    with _signals(handle_signals) as flag:
+    with contextlib.ExitStack() as stack:
+        if run_dir is not None:   # one run at a time writes a folder
+            stack.enter_context(claim(run_dir))
+        flag = stack.enter_context(_signals(handle_signals))
+        loop = _Loop(problem, run_dir, callback, resume)
         status, reason, info = loop.iterate(flag, on_step)
-    return loop.finish(status, reason, info)
+        flag["finishing"] = True   # a signal now must not lose the finished fit
+        return loop.finish(status, reason, info)
 
 
 class _Loop:
@@ -181,13 +200,16 @@ class _Loop:
         if resume is not None:
             path = resume / "checkpoint.npz"
             ck = read_checkpoint(path)
-            known = {f.name for f in fields(LoopState)}
-            self.state = LoopState(**{k: v for k, v in ck.loop.items() if k in known})
-            model.load_state_arrays(ck.model)
-            if self.state.stage != problem.stage:
-                problem = enter_stage(problem, self.state.stage, None)
-            restore_parameters(path, ck, problem)
-            problem.optimizer.load_state_dict(ck.optimizer)
+            try:   # a checkpoint damaged inside (hand-edited, another version): one line
+                self.state = _loop_state(ck.loop)
+                model.load_state_arrays(ck.model)
+                if self.state.stage != problem.stage:
+                    problem = enter_stage(problem, self.state.stage, None)
+                restore_parameters(path, ck, problem)
+                problem.optimizer.load_state_dict(ck.optimizer)
+            except (KeyError, ValueError, TypeError, IndexError) as exc:
+                raise InputError(f"{path}: damaged or foreign checkpoint "
+                                 f"({type(exc).__name__}: {excerpt(str(exc), 100)})") from None
         self.problem = problem
         self.start_iter = self.state.iteration
         if run_dir is not None:

@@ -28,6 +28,7 @@ from .engine import Tensor, forward_mode, no_grad
 from .errors import ConfigError
 from .models.base import Model, ParamVector
 from .regularizers import NonSmoothTerm
+from .resources import check_memory
 from .seeding import generators
 
 __all__ = ["Problem", "build", "check_objective", "enter_stage", "evaluate", "load_tiny",
@@ -78,8 +79,11 @@ def build(cfg: C.Config, data: Dataset | None = None) -> Problem:
     """Construct data (unless given), model, parameters, loss, regularizers and optimizer
     from ``cfg``, at the model's first stage."""
     rngs = generators(cfg.seed)
+    ctx = DataContext(cfg.base_dir, rngs["data"], np.dtype(cfg.dtype))
+    # before anything is loaded or allocated: a size beyond the machine is one line
+    check_memory(cfg.model_cls.memory_estimate(cfg.model, cfg.data if data is None else {},
+                                               ctx))
     if data is None:
-        ctx = DataContext(cfg.base_dir, rngs["data"], np.dtype(cfg.dtype))
         data = cfg.model_cls.load_data(ctx, **cfg.data)
     model = cfg.model_cls(data, **cfg.model)
     loss = cfg.loss_cls(**cfg.loss)

@@ -7,8 +7,11 @@ a temporary file and renamed (atomic). Nothing here prints.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import zipfile
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,15 +19,21 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, excerpt
+
+try:
+    import fcntl
+except ImportError:     # pragma: no cover - not POSIX
+    fcntl = None
 
 if TYPE_CHECKING:
     from .problem import Problem
 
-__all__ = ["BASE_COLUMNS", "Checkpoint", "MetricsWriter", "checkpoint_base_dir",
-           "choose_run_dir", "plot_history", "read_checkpoint", "restore_parameters",
-           "save_checkpoint", "write_json", "write_text"]
+__all__ = ["BASE_COLUMNS", "LOCK_NAME", "Checkpoint", "MetricsWriter", "check_writable",
+           "checkpoint_base_dir", "choose_run_dir", "claim", "plot_history", "read_checkpoint",
+           "restore_parameters", "save_checkpoint", "write_json", "write_text"]
 
+LOCK_NAME = ".lock"     # present while a run writes the folder (see claim)
 BASE_COLUMNS = ("iteration", "loss", "grad_norm", "step", "seconds", "nfev", "ngev")
 
 
@@ -37,21 +46,32 @@ class MetricsWriter:
         self.path, self.columns = run_dir / "metrics.csv", columns
         self.previous: list[dict] = []
         if start_iter > 0 and self.path.exists():
-            lines = self.path.read_text(encoding="utf-8").splitlines()
-            header = lines[0].split(",") if lines else columns
-            kept = [ln for ln in lines[1:] if ln and int(float(ln.split(",")[0])) <= start_iter]
-            self.previous = [dict(zip(header, map(float, ln.split(",")), strict=False))
-                             for ln in kept]
-            if len(kept) != len(lines) - 1:
-                write_text(self.path, "\n".join([lines[0], *kept]) + "\n")
-            self.columns = header
+            header, kept, rows = _read_metrics(self.path, columns, start_iter)
+            self.previous, self.columns = rows, header
+            write_text(self.path, "\n".join([",".join(header), *kept]) + "\n")
         else:
-            self.path.write_text(",".join(columns) + "\n", encoding="utf-8")
+            write_text(self.path, ",".join(columns) + "\n")
         self.file = self.path.open("a", encoding="utf-8")
 
     def write(self, row: dict) -> None:
         self.file.write(",".join(_fmt(row.get(c, float("nan"))) for c in self.columns) + "\n")
         self.file.flush()
+
+
+def _read_metrics(path: Path, columns: list[str], start_iter: int):
+    """(header, the kept lines, their rows) of a run's metrics.csv up to ``start_iter``;
+    a damaged file (binary, garbage, a header that is not this run's) is one InputError."""
+    try:
+        lines = read_text(path, "metrics file", 1 << 30).splitlines()
+        header = lines[0].split(",") if lines else columns
+        if header[:1] != ["iteration"]:
+            raise ValueError("the first line is not a metrics.csv header")
+        kept = [ln for ln in lines[1:] if ln and int(float(ln.split(",")[0])) <= start_iter]
+        rows = [dict(zip(header, map(float, ln.split(",")), strict=False)) for ln in kept]
+    except ValueError as exc:
+        raise InputError(f"{path}: damaged metrics file ({excerpt(str(exc), 100)}); move it "
+                         "away to resume without the earlier rows") from None
+    return header, kept, rows
 
 
 def _fmt(v) -> str:
@@ -73,13 +93,26 @@ def save_checkpoint(run_dir: Path, problem: Problem, loop_state: Mapping) -> Pat
             arrays[f"opt.{k}"] = np.asarray(v)
     for k, v in problem.model.state_arrays().items():
         arrays[f"model.{k}"] = np.asarray(v)
-    path, tmp = run_dir / "checkpoint.npz", run_dir / ".checkpoint.tmp.npz"
-    with tmp.open("wb") as f:
+    path = run_dir / "checkpoint.npz"
+    with _temporary(path) as tmp, tmp.open("wb") as f:
         np.savez(f, **arrays)
         f.flush()
         os.fsync(f.fileno())
-    os.replace(tmp, path)
+        os.replace(tmp, path)
     return path
+
+
+@contextlib.contextmanager
+def _temporary(path: Path):
+    """A temporary file beside ``path`` (named with our pid: a second process never
+    shares it), removed if the write fails or is interrupted before the rename."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        yield tmp
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
 
 
 def _scalar(a: np.ndarray):
@@ -101,14 +134,19 @@ class Checkpoint:
 
 
 def read_checkpoint(path: Path) -> Checkpoint:
-    """Read checkpoint.npz; a missing or unreadable file is one InputError line."""
+    """Read checkpoint.npz; a missing, damaged or foreign file is one InputError line."""
     if not path.exists():
         raise InputError(f"--resume: no checkpoint at {path}")
+    if not path.is_file():
+        raise InputError(f"{path}: not a regular file")
     try:
-        with np.load(path) as f:
+        with np.load(path, allow_pickle=False) as f:
             data = {k: f[k] for k in f.files}
-    except (OSError, ValueError, EOFError) as exc:
-        raise InputError(f"{path}: unreadable checkpoint ({exc})") from None
+    except AttributeError:   # np.load of a .npy (not an archive) has no .files
+        raise InputError(f"{path}: not a fitcli checkpoint (a single array)") from None
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
+        raise InputError(f"{path}: unreadable or damaged checkpoint "
+                         f"({excerpt(str(exc), 100)})") from None
     if "x" not in data:
         raise InputError(f"{path}: not a fitcli checkpoint (no parameters)")
 
@@ -136,9 +174,23 @@ def checkpoint_base_dir(path: Path) -> Path | None:
 
 def write_text(path: Path, text: str) -> None:
     """Write a text file atomically: a temporary file beside it, then a rename."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    with _temporary(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+
+
+def read_text(path: Path, what: str, limit: int) -> str:
+    """A run folder's text file (regular, at most ``limit`` bytes, UTF-8) or ValueError."""
+    if not path.is_file():
+        raise ValueError("not a regular file")
+    with path.open("rb") as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"larger than {limit} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"the {what} is not UTF-8 text") from None
 
 
 def write_json(path: Path, obj: dict) -> None:
@@ -203,17 +255,22 @@ def choose_run_dir(default: Path, out_opt: Path | None, resume: Path | None
                    ) -> tuple[Path, str | None]:
     """The run folder: --resume's, --out's (must be new or empty), or ``default``
     (output.dir or runs/<name>), where an existing folder is never overwritten: the next
-    free numbered sibling is used, and the note returned says so."""
+    free numbered sibling is used, and the note returned says so. The folder's place is
+    checked to be writable (nothing is created here)."""
     if resume is not None:
-        if not (resume / "checkpoint.npz").exists():
+        if not (resume / "checkpoint.npz").is_file():
             raise InputError(f"--resume: no checkpoint.npz in {resume}")
         return resume, None
     if out_opt is not None:
-        if out_opt.exists() and (not out_opt.is_dir() or any(out_opt.iterdir())):
+        # 'DIR/missing/..' is DIR once 'missing' exists: judge the folder it will be
+        check_writable(out_opt, "--out", folder=True)
+        real = Path(os.path.realpath(out_opt))
+        if real.exists() and (not real.is_dir() or any(real.iterdir())):
             raise InputError(f"--out {out_opt}: exists and is not empty (continue it with "
-                             f"--resume {out_opt}, or choose another folder)")
-        return out_opt, None
+                             f"--resume {real}, or choose another folder)")
+        return (real if ".." in out_opt.parts else out_opt), None
     base = Path(default)
+    check_writable(base if not base.exists() else base.parent, "run folder", folder=True)
     if not base.exists() or (base.is_dir() and not any(base.iterdir())):
         return base, None
     k = 2
@@ -221,3 +278,59 @@ def choose_run_dir(default: Path, out_opt: Path | None, resume: Path | None
         k += 1
     sibling = Path(f"{base}-{k}")
     return sibling, f"{base} exists; writing to {sibling} instead"
+
+
+def check_writable(path: Path, what: str, folder: bool = False) -> None:
+    """Refuse up front (one line) a place that cannot be written: under a regular file,
+    in a read-only folder, a dangling symbolic link, a name too long for the file system."""
+    for part in path.parts:
+        if len(os.fsencode(part)) > 255:
+            raise InputError(f"{what} {path}: the name {part[:20]}... is longer than 255 "
+                             "bytes (the file system's limit)")
+    if path.is_symlink() and not path.exists():
+        raise InputError(f"{what} {path}: a symbolic link to a missing target")
+    if path.exists() and folder != path.is_dir():
+        raise InputError(f"{what} {path}: exists and is {'not ' if folder else ''}a folder")
+    parent = path if path.exists() else path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise InputError(f"{what} {path}: {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(f"{what} {path}: {parent} is not writable")
+
+
+@contextlib.contextmanager
+def claim(run_dir: Path):
+    """Hold ``run_dir/.lock`` while a run writes the folder: an advisory lock (flock)
+    plus our pid for the message. A second run on the folder is refused with one line;
+    a dead owner's lock is taken over (the kernel releases a dead process's flock, so a
+    crash never leaves the folder stuck)."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path = run_dir / LOCK_NAME
+    if fcntl is None:   # no advisory locks (Windows): no guard
+        yield path
+        return
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            owner = os.read(fd, 32).decode("ascii", "replace").strip() or "?"
+            os.close(fd)
+            raise InputError(f"{run_dir}: in use by another fitcli run (pid {owner}); wait "
+                             "for it to end, or use another folder") from None
+        try:   # the owner may have removed the file as we opened it: lock the live one
+            if os.fstat(fd).st_ino == os.stat(path).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    try:
+        yield path
+    finally:
+        with contextlib.suppress(OSError):
+            path.unlink()
+        os.close(fd)

@@ -156,7 +156,8 @@ def _sweep(cfg, spec: str, run_dir: Path) -> None:
         shown = "  ".join(f"{k} {v:.4f}" for k, v in res.baseline.items())
         out.print(f"baseline: {shown}", markup=False)
     out.print(f"run folder: {run_dir} (sweep.csv, sweep.png)")
-    if res.interrupted:   # the sweep stopped scheduling; the running value checkpointed
+    if res.interrupted:
+        out.print(f"interrupted: {len(res.rows)} of {len(values)} values run")
         raise typer.Exit(130)
 
 

@@ -46,6 +46,42 @@ def _to_float(img: np.ndarray, source: str) -> np.ndarray:
     return img
 
 
+def _path(source: str | Path, base_dir: str | Path | None) -> Path:
+    path = Path(str(source)).expanduser()
+    return Path(base_dir) / path if base_dir is not None and not path.is_absolute() else path
+
+
+def image_size(source: str | Path, base_dir: str | Path | None = None
+               ) -> tuple[int, int] | None:
+    """(height, width) of an image file from its header, without decoding the pixels, for
+    a memory estimate; None for a built-in or when the header cannot tell (the reader
+    then reports the file)."""
+    if str(source) in BUILTIN_IMAGES:
+        return None
+    p = _path(source, base_dir)
+    try:
+        if not p.is_file():
+            return None
+        if p.suffix.lower() == ".npy":
+            arr = np.load(p, mmap_mode="r", allow_pickle=False)
+            return (int(arr.shape[0]), int(arr.shape[1])) if arr.ndim >= 2 else None
+        import warnings
+
+        from PIL import Image
+
+        limit = Image.MAX_IMAGE_PIXELS
+        try:   # only the header: PIL's decompression-bomb guard is for decoding
+            Image.MAX_IMAGE_PIXELS = None
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                with Image.open(p) as im:
+                    return int(im.size[1]), int(im.size[0])
+        finally:
+            Image.MAX_IMAGE_PIXELS = limit
+    except Exception:  # noqa: BLE001 - any unreadable header: the reader says why
+        return None
+
+
 def read_image(source: str | Path, base_dir: str | Path | None = None) -> np.ndarray:
     """A scikit-image built-in by name, or an image file (PNG/JPEG/TIFF/BMP/GIF or .npy).
 
@@ -57,14 +93,16 @@ def read_image(source: str | Path, base_dir: str | Path | None = None) -> np.nda
         import skimage.data
 
         return _to_float(getattr(skimage.data, name)(), name)
-    path = Path(name).expanduser()
-    if base_dir is not None and not path.is_absolute():
-        path = Path(base_dir) / path
+    path = _path(name, base_dir)
     if not path.exists():
         hint = "" if path.suffix else f" (nor a built-in image: {', '.join(BUILTIN_IMAGES[:6])}, …)"
         raise InputError(f"{path}: file not found{hint}")
     if path.suffix.lower() not in READABLE:
         raise InputError(f"{path}: unsupported image format (expected {', '.join(READABLE)})")
+    if not path.is_file():      # /dev/zero, a FIFO, a folder would be read forever or fail
+        raise InputError(f"{path}: not a regular file")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: an empty file, not an image")
     try:
         if path.suffix.lower() == ".npy":
             img = np.load(path, allow_pickle=False)
@@ -73,7 +111,10 @@ def read_image(source: str | Path, base_dir: str | Path | None = None) -> np.nda
 
             img = skimage.io.imread(path)
     except Exception as exc:  # any decoder failure is the file's fault: one clear line
-        raise InputError(f"{path}: cannot read the image ({type(exc).__name__}: {exc})") from None
+        why = (str(exc).strip().splitlines() or [""])[0][:120]  # decoders' advice is noise
+        raise InputError(f"{path}: cannot read the image, not a valid "
+                         f"{path.suffix.lstrip('.').upper()} file ({type(exc).__name__}: {why})"
+                         ) from None
     return _to_float(img, str(path))
 
 

@@ -30,6 +30,7 @@ from typing import Literal
 import numpy as np
 
 from ..errors import ConfigError, InputError
+from ..resources import regular_file
 from .base import DataContext, Dataset, DatasetEntry, resolve_path
 
 __all__ = ["SEQUENCES", "REBER_SYMBOLS", "load_sequences", "reber_legal_mask", "unigram_entropy"]
@@ -158,6 +159,7 @@ def reber_legal_mask(targets: np.ndarray) -> np.ndarray:
 # -- text ---------------------------------------------------------------------------------------
 def read_text(path: Path) -> str:
     """The file's text (UTF-8); InputError when unreadable or empty."""
+    regular_file(path, "a UTF-8 text file", 1 << 30)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

@@ -11,6 +11,8 @@ standardisation), whose description lands in ``Dataset.extras`` for ``predict``.
 
 from __future__ import annotations
 
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -18,6 +20,7 @@ from typing import Literal
 import numpy as np
 
 from ..errors import ConfigError, InputError
+from ..resources import regular_file
 from .base import DataContext, Dataset, DatasetEntry, resolve_path
 from .csvfile import MISSING_TOKENS, Column, Table, read_csv
 from .encode import Encoder, take
@@ -137,15 +140,18 @@ def _input_columns(table: Table, target: str, features, drop) -> list[str]:
 
 
 def _read_npz(path: Path):
+    regular_file(path, "an .npz file with arrays X and y")
     try:
-        with np.load(path) as f:
+        with np.load(path, allow_pickle=False) as f:
             missing = [k for k in ("X", "y") if k not in f]
             if missing:
                 raise InputError(f"{path}: missing array(s) {', '.join(missing)} "
                                  f"(expected X (N, D) and y (N,))")
             return np.asarray(f["X"], dtype=np.float64), np.asarray(f["y"])
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{path}: not a readable .npz file ({exc})") from None
+    except (OSError, ValueError, EOFError, KeyError, AttributeError, zipfile.BadZipFile,
+            zlib.error) as exc:    # truncated, CRC-damaged, a .npy renamed .npz
+        raise InputError(f"{path}: not a readable .npz file ({type(exc).__name__}: "
+                         f"{str(exc)[:100]})") from None
 
 
 # -- missing values -----------------------------------------------------------------------

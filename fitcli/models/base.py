@@ -119,8 +119,12 @@ import numpy as np
 from ..engine import Tensor, no_grad
 from ..errors import ConfigError, check_choice  # check_choice re-exported for model kinds
 
-__all__ = ["Model", "ParamVector", "check_choice", "classification_metrics",
-           "regression_metrics"]
+__all__ = ["OPTIMIZER_COPIES", "Model", "ParamVector", "check_choice",
+           "classification_metrics", "regression_metrics"]
+
+# Copies of the parameter vector any fit holds at least (parameters, gradient, a trial
+# point, a direction): the factor of Model.memory_estimate for parameter-sized arrays.
+OPTIMIZER_COPIES = 4
 
 
 class ParamVector:
@@ -253,6 +257,15 @@ class Model:
     def describe(self) -> str:
         """One line for the objective formula, e.g. ``f(x; θ) = mlp 64-32-10``."""
         return self.name
+
+    @classmethod
+    def memory_estimate(cls, model: dict, data: dict, ctx) -> dict[str, float]:
+        """Bytes of the big arrays a config of this kind would allocate, by the config
+        field that sizes them (``{"model.hidden": 6.4e10}``), from the resolved options
+        alone (``ctx``: the DataContext; nothing is loaded yet). A lower bound:
+        :func:`fitcli.resources.check_memory` refuses the config when the sum exceeds
+        the machine's available memory. Default: nothing big."""
+        return {}
 
     # -- stages: a fit in several steps (registration's pyramid levels) ---------------
     def stages(self) -> list[str]:

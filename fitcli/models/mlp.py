@@ -14,7 +14,7 @@ from ..data.base import Dataset
 from ..data.tabular import in_target_units, label_strings, load_tabular
 from ..engine import Tensor
 from ..errors import ConfigError
-from .base import Model
+from .base import OPTIMIZER_COPIES, Model
 
 ACTIVATIONS = {"tanh": fe.tanh, "relu": fe.relu, "sigmoid": fe.sigmoid, "softplus": fe.softplus}
 
@@ -48,6 +48,20 @@ class MLP(Model):
         self.act = ACTIVATIONS[activation]
         if data.task != "classification":
             self.main_metric = "r2"
+
+    @classmethod
+    def memory_estimate(cls, model: dict, data: dict, ctx) -> dict[str, float]:
+        """Weights between the hidden layers (input and output sizes count as 1: unknown
+        before the data are read) times the optimizer's copies; activations of the
+        generated samples (spirals, moons)."""
+        item = ctx.dtype.itemsize
+        hidden = [h for h in model.get("hidden") or [] if isinstance(h, int) and h > 0]
+        sizes = [1, *hidden, 1]
+        weights = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+        n = data.get("samples") or 0
+        return {"model.hidden": float(weights * item * OPTIMIZER_COPIES),
+                "data.samples": float(n * 3 * item),
+                "data.samples × model.hidden": float(n * 2 * sum(hidden) * item)}
 
     def param_shapes(self) -> dict[str, tuple]:
         shapes = {}

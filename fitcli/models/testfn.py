@@ -25,7 +25,7 @@ from ..engine import Tensor
 from ..errors import ConfigError
 from ..losses import Loss
 from ..optim import testfns
-from .base import Model
+from .base import OPTIMIZER_COPIES, Model
 
 
 def load_testfn(ctx: DataContext, /, *, dataset: str | None = None, validation: float = 0.0,
@@ -66,6 +66,15 @@ class TestFunction(Model):
     main_metric = "loss"
     batchable = False
     tiny: dict = {}  # already small (and ``start`` fixes the dimension)
+
+    @classmethod
+    def memory_estimate(cls, model: dict, data: dict, ctx) -> dict[str, float]:
+        """quadratic: its dense dim × dim matrix (and an eigendecomposition); rosenbrock:
+        the optimizer's copies of x."""
+        dim, item = model.get("dim") or 0, ctx.dtype.itemsize
+        if model.get("function") == "quadratic":
+            return {"model.dim": float(3 * dim * dim * 8)}
+        return {"model.dim": float(dim * item * OPTIMIZER_COPIES * 4)}
 
     def __init__(self, data: Dataset, *,
                  function: Literal["quadratic", "rosenbrock", "logistic_regression"],

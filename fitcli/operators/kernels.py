@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError, InputError
+from ..resources import regular_file
 
 KERNELS = ("gaussian", "box", "motion", "file")
 
@@ -95,7 +96,7 @@ def from_array(h: np.ndarray, name: str = "array") -> Kernel:
 
 def from_file(path: str | Path) -> Kernel:
     """A kernel from a .npy file holding a 2-D float array."""
-    p = Path(path)
+    p = regular_file(path, "a .npy kernel", 1 << 30)
     try:
         h = np.load(p, allow_pickle=False)
     except (OSError, ValueError) as exc:

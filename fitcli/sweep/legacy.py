@@ -46,9 +46,18 @@ def parse_values(spec: str) -> tuple[str, list]:
 
 
 def _trial_name(key: str, value) -> str:
-    """A folder name, never a path: separators and '..' cannot escape the sweep folder."""
+    """A folder name, never a path: separators and '..' cannot escape the sweep folder;
+    a value changed to fit (or cut to 80 characters) gets a short hash, so that two
+    values never share a folder."""
     text = f"{key}={value}"
-    return "".join(c if c.isalnum() or c in "=.-_+" else "_" for c in text).replace("..", "_")
+    name = "".join(c if c.isalnum() or c in "=.-_+" else "_" for c in text)
+    while ".." in name:
+        name = name.replace("..", "_")
+    if name != text or len(name) > 80:
+        import hashlib
+
+        name = f"{name[:80]}-{hashlib.sha1(text.encode()).hexdigest()[:8]}"
+    return name
 
 
 def _metrics_of(summary: dict, score: str | None) -> tuple[dict, dict]:
@@ -124,19 +133,25 @@ def sweep_figure(path: Path, res: SweepResult) -> Path:
     import matplotlib.pyplot as plt
 
     ok = [i for i, r in enumerate(res.rows) if res.score in r]
-    v = np.array([float(res.rows[i]["value"]) for i in ok])
+    try:
+        v = np.array([float(res.rows[i]["value"]) for i in ok])
+        labels = None
+    except (TypeError, ValueError):    # names (an image, a kernel): one position each
+        v, labels = np.arange(len(ok), dtype=float), [str(res.rows[i]["value"]) for i in ok]
     s = np.array([res.rows[i][res.score] for i in ok])
     b = ok.index(res.best)
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     ax.plot(v, s, "o-", color="C0", label=res.score)
     ax.plot(v[b], s[b], "*", color="C3", markersize=16,
-            label=f"best: {res.key} = {v[b]:g}, {res.score} {s[b]:.4g}")
+            label=f"best: {res.key} = {res.rows[res.best]['value']}, {res.score} {s[b]:.4g}")
     if res.score in res.baseline:
         ax.axhline(res.baseline[res.score], color="C0", ls="--", lw=1,
                    label=f"{res.score} (baseline)")
     ax.set_xlabel(res.key)
     ax.set_ylabel(res.score, color="C0")
-    if np.all(v > 0):
+    if labels is not None:
+        ax.set_xticks(v, [t[:20] for t in labels])
+    elif np.all(v > 0):
         ax.set_xscale("log")
     other = next((c for c in res.columns if c != res.score), None)
     if other is not None:

@@ -16,12 +16,13 @@ from typing import Literal
 
 import numpy as np
 
+from ...data.images import image_size
 from ...engine import Tensor
 from ...errors import ConfigError
 from ...losses import Loss
 from ...operators.pyramid import upsample_field
 from ...operators.warp import warp
-from ..base import Model, check_choice
+from ..base import OPTIMIZER_COPIES, Model, check_choice
 from .data import endpoint_error, fold_fraction, load_registration_data, pair_metrics
 from .fields import FIELD_REGULARIZERS
 from .transforms import (
@@ -89,6 +90,21 @@ class RegistrationModel(Model):
     # the kind's own names: regularizers of a displacement field (per component, (2, H, W))
     regularizers = FIELD_REGULARIZERS
     losses = {"ncc": NCC}
+
+    @classmethod
+    def memory_estimate(cls, model: dict, data: dict, ctx) -> dict[str, float]:
+        """The images (data.resize², data.size², or the files' headers): the displacement,
+        its optimizer copies, the warped image and its derivatives, the pyramid."""
+        if data.get("resize"):
+            pixels, field = float(data["resize"]) ** 2, "data.resize"
+        elif data.get("size"):
+            pixels, field = float(data["size"]) ** 2, "data.size"
+        else:
+            sizes = [image_size(data[k], ctx.base_dir) for k in ("fixed", "moving", "image")
+                     if data.get(k)]
+            pixels = max((float(h) * w for h, w in filter(None, sizes)), default=0.0)
+            field = "data.fixed" if data.get("fixed") else "data.image"
+        return {field: pixels * 8 * (2 * OPTIMIZER_COPIES + 16)}
 
     def __init__(self, data, *,
                  transform: Literal["translation", "affine", "displacement"] = "displacement",

@@ -77,6 +77,16 @@ class RNN(Model):
     batchable = True
     tiny = {"model.hidden": 4, "data.samples": 8, "data.length": 6}
 
+    @classmethod
+    def memory_estimate(cls, model: dict, data: dict, ctx) -> dict[str, float]:
+        """The unrolled activations (samples × length × hidden × gates, kept for the
+        backward pass) and the sequences themselves."""
+        n, T = data.get("samples") or 0, data.get("length") or 0
+        h, layers = model.get("hidden") or 0, model.get("layers") or 1
+        gates = {"elman": 1, "gru": 3, "lstm": 4}.get(model.get("cell"), 1)
+        item = ctx.dtype.itemsize
+        return {"data.length": float(n) * T * (h * layers * (gates + 1) * 2 + 2) * item}
+
     def __init__(self, data: Dataset, *, cell: Literal["elman", "gru", "lstm"] = "elman",
                  hidden: int = 64, layers: int = 1, readout: Literal["last", "all"] | None = None,
                  bptt: int = 0, clip: float = 0.0):

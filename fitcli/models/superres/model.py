@@ -30,14 +30,14 @@ import numpy as np
 
 from ... import engine as fe
 from ...data.base import DataContext, Dataset
-from ...data.images import load_image
+from ...data.images import image_size, load_image
 from ...engine import Tensor
 from ...errors import ConfigError
 from ...operators import Blur, kernel_from_spec, subsample
 from ...operators import blur as apply_blur
 from ...operators.decimate import BlurSubsample
 from ...operators.sampling import ARRAYS
-from ..base import Model
+from ..base import OPTIMIZER_COPIES, Model
 from .auto import discrepancy_weight
 from .baseline import aligned_cubic, centred_cubic, observe, quality
 from .figures import write_figures
@@ -101,7 +101,8 @@ class SuperRes(Model):
     area: f × f block means), ``grid`` (auto: corner for a synthetic observation, centre
     for a real one | corner: pixels 0, f, 2f, … | centre: the block centres, as resize),
     ``init`` (bicubic: the cubic upsampling of y on the grid | zeros | adjoint: f²·Aᵀy),
-    ``method`` (how to blur: auto — for a separable kernel on images up to 2048 px, blur and subsampling fused as R₀ x R₁ᵀ, else the best blur path —
+    ``method`` (how to blur: auto — for a separable kernel on images up to 2048 px, blur
+    and subsampling fused as R₀ x R₁ᵀ, else the best blur path —
     | separable | direct | fft).
     """
 
@@ -112,6 +113,37 @@ class SuperRes(Model):
     batchable = False
     data_formulas = {"ssd": "½‖S(h⋆x) − y‖²"}
     tiny = {"data.size": 32}   # holds the 17 × 17 kernel of sigma 2
+
+    @classmethod
+    def memory_estimate(cls, model: dict, data: dict, ctx) -> dict[str, float]:
+        """The high-resolution image (from data.size, or the header of data.observation
+        times the factor, or of data.image) and its working copies; the blur kernel."""
+        f = model.get("factor") or 1
+        hw = None
+        if data.get("observation"):
+            lo = image_size(data["observation"], ctx.base_dir)
+            hw = (lo[0] * f, lo[1] * f) if lo else None
+        elif data.get("size") is not None:
+            s = data["size"]
+            hw = (s, s) if isinstance(s, int) else tuple(s)[:2]
+        elif data.get("image"):
+            hw = image_size(data["image"], ctx.base_dir)
+        pixels = float(np.prod(hw, dtype=float)) if hw else 0.0   # gray: a lower bound
+        # parameters + optimizer copies, truth, baseline, blur/regularizer temporaries
+        image = pixels * max(ctx.dtype.itemsize, 8) * (OPTIMIZER_COPIES + 8)
+        blur = model.get("blur") or {}
+        try:
+            width = {"gaussian": 2 * np.ceil(float(blur.get("truncate", 4.0))
+                                             * float(blur.get("sigma", 2.0))) + 1,
+                     "box": float(blur.get("size", 1)),
+                     "motion": 2 * np.ceil(float(blur.get("length", 1)) / 2) + 3,
+                     }.get(blur.get("kernel", "gaussian"), 0.0)
+        except (TypeError, ValueError):   # a bad option: the kernel's own check names it
+            width = 0.0
+        field = ("data.observation" if data.get("observation") else
+                 "data.size" if data.get("size") is not None else "data.image")
+        return {field: image,
+                "model.blur": float(width) ** 2 * 8 * 4}
 
     def __init__(self, data: Dataset, *, factor: int = 4,
                  blur: dict = DEFAULT_BLUR,  # noqa: B006  (never mutated; shown as the default)
