@@ -76,6 +76,7 @@ class RNN(Model):
     main_metric = "loss"          # per instance: mse, legal or bpc, by dataset
     batchable = True
     tiny = {"model.hidden": 4, "data.samples": 8, "data.length": 6}
+    export_keys = ("kind", "vocab", "n_inputs", "n_outputs", "readout")
 
     def __init__(self, data: Dataset, *, cell: Literal["elman", "gru", "lstm"] = "elman",
                  hidden: int = 64, layers: int = 1, readout: Literal["last", "all"] | None = None,
