@@ -262,7 +262,8 @@ def predict(run: str | Path, data: str | Path, out: str | Path | None = None, *,
     :class:`fitcli.inference.Predictions` (``header``/``rows`` of the CSV, raw ``outputs``,
     class ``probabilities``; registration: the warped ``image``), also written to ``out``
     when given."""
-    from .inference import predict as apply, write
+    from .inference import predict as apply
+    from .inference import write
 
     result = apply(load_fitted(run, best=best), data)
     if out is not None:
@@ -274,7 +275,8 @@ def evaluate(run: str | Path, data: str | Path, out: str | Path | None = None, *
              best: bool = False) -> dict:
     """A fitted run's metrics on a labelled file (``fitcli evaluate``), as evaluation.json;
     ``out``: a folder to write evaluation.json (and confusion.png) into."""
-    from .evaluation import evaluate as measure, write_evaluation
+    from .evaluation import evaluate as measure
+    from .evaluation import write_evaluation
 
     result = measure(load_fitted(run, best=best), data)
     if out is not None:

@@ -45,7 +45,8 @@ def predict(
     probabilities, regression values in the target's units, next-step forecasts, or (a
     registration run) another image warped with the fitted displacement. Exit 0, or 2."""
     from ..api import load_fitted
-    from ..inference import predict as apply, write
+    from ..inference import predict as apply
+    from ..inference import write
 
     try:
         fitted = load_fitted(run_dir, best=best)
@@ -71,7 +72,8 @@ def evaluate(
     """A fitted run's metrics on a labelled file: loss, accuracy or R², per-class precision
     and recall and the confusion matrix (classification); evaluation.json. Exit 0, or 2."""
     from ..api import load_fitted
-    from ..evaluation import evaluate as measure, write_evaluation
+    from ..evaluation import evaluate as measure
+    from ..evaluation import write_evaluation
 
     try:
         fitted = load_fitted(run_dir, best=best)
