@@ -1,13 +1,14 @@
 """fitcli: model fitting from a YAML config on its own reverse-mode AD engine.
 
 The Python surface is :mod:`fitcli.api`: ``fitcli.fit``, ``fitcli.solve``,
-``fitcli.sweep``, ``fitcli.check``, ``fitcli.register``, ``fitcli.sample``.
+``fitcli.sweep``, ``fitcli.check``, ``fitcli.register``, ``fitcli.sample``,
+``fitcli.predict``, ``fitcli.evaluate``, ``fitcli.load_fitted``.
 """
 
 __version__ = "0.1.0"
 
-_API = ("FitResult", "build", "check", "fit", "load_run", "register", "sample", "solve",
-        "sweep")
+_API = ("FitResult", "build", "check", "evaluate", "fit", "load_fitted", "load_run",
+        "predict", "register", "sample", "solve", "sweep")
 
 
 def __getattr__(name: str):

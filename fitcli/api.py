@@ -22,8 +22,9 @@ from . import loop
 from .errors import ConfigError
 from .problem import Problem, build, check_objective
 
-__all__ = ["FitResult", "build", "check", "fit", "load", "load_run", "register", "run",
-           "sample", "solve", "sweep", "with_changes", "with_input"]
+__all__ = ["FitResult", "build", "check", "evaluate", "fit", "load", "load_fitted",
+           "load_run", "predict", "register", "run", "sample", "solve", "sweep",
+           "with_changes", "with_input"]
 
 
 @dataclass
@@ -267,3 +268,51 @@ def register(fixed: np.ndarray, moving: np.ndarray, *, loss: str | dict = "ssd",
     data = registration_pair(np.asarray(fixed), np.asarray(moving), truth)
     return run(cfg, None, problem=build(cfg, data=data), callback=callback,
                handle_signals=False)
+
+
+def load_fitted(run_dir: str | Path, *, best: bool = False):
+    """A fitted run ready to apply (:class:`fitcli.inference.Fitted`): from its ``model.npz``
+    (``best``: ``best.npz``) without reading the training data; a run folder from before
+    model.npz is rebuilt from config.yaml, checkpoint.npz and its training data (``note``
+    says so)."""
+    from .inference import from_problem
+    from .inference import load_fitted as read_fitted
+
+    run_dir, name = Path(run_dir), "best.npz" if best else "model.npz"
+    if best or (run_dir / name).exists():
+        return read_fitted(run_dir, name)
+    problem = load_run(run_dir)
+    from .runfolder import read_checkpoint
+
+    it = int(read_checkpoint(run_dir / "checkpoint.npz").loop.get("iteration", -1))
+    return from_problem(run_dir, problem, it, f"{run_dir} has no model.npz (a run from before "
+                        "fitcli wrote one): the model was rebuilt from config.yaml, "
+                        "checkpoint.npz and the training data")
+
+
+def predict(run: str | Path, data: str | Path, out: str | Path | None = None, *,
+            best: bool = False):
+    """Apply a fitted run to new data (``fitcli predict``): a
+    :class:`fitcli.inference.Predictions` (``header``/``rows`` of the CSV, raw ``outputs``,
+    class ``probabilities``; registration: the warped ``image``), also written to ``out``
+    when given."""
+    from .inference import predict as apply
+    from .inference import write
+
+    result = apply(load_fitted(run, best=best), data)
+    if out is not None:
+        write(result, Path(out))
+    return result
+
+
+def evaluate(run: str | Path, data: str | Path, out: str | Path | None = None, *,
+             best: bool = False) -> dict:
+    """A fitted run's metrics on a labelled file (``fitcli evaluate``), as evaluation.json;
+    ``out``: a folder to write evaluation.json (and confusion.png) into."""
+    from .evaluation import evaluate as measure
+    from .evaluation import write_evaluation
+
+    result = measure(load_fitted(run, best=best), data)
+    if out is not None:
+        write_evaluation(result, Path(out))
+    return result

@@ -30,7 +30,11 @@ from .errors import ConfigError, InputError, OptionError, did_you_mean
 TOP_KEYS = ("name", "seed", "dtype", "data", "model", "loss", "regularization", "optimizer",
             "output", "sweep")
 STOP_KEYS = {"iterations": 100, "tol": 0.0, "rtol": 0.0, "time_limit": None}
-OUTPUT_KEYS = {"dir": None, "every": 10, "checkpoint_every": 50, "plot": True}
+OUTPUT_KEYS = {"dir": None, "every": 10, "checkpoint_every": 50, "plot": True,
+               "early_stopping": None}
+EARLY_STOPPING_KEYS = {"metric": "val_loss", "patience": 20, "min_delta": 0.0, "mode": None}
+# metrics where larger is better: the default mode of early stopping on them is max
+HIGHER_IS_BETTER = ("accuracy", "r2", "legal", "psnr", "ssim")
 SKIP_ARGS = {"self", "data", "x", "rng", "n_samples", "ctx"}
 NUMBER_PATTERN = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(inf|nan)$"
 _NUMBER = re.compile(NUMBER_PATTERN, re.I)
@@ -536,7 +540,25 @@ def _output(raw: dict) -> dict:
             out[key] = _positive(raw[key], f"output.{key}", int)
     if "plot" in raw:
         out["plot"] = coerce(raw["plot"], bool, "output.plot")
+    if raw.get("early_stopping") is not None:
+        out["early_stopping"] = _early_stopping(raw["early_stopping"])
     return out
+
+
+def _early_stopping(raw) -> dict:
+    """output.early_stopping: the metric (any metrics-row key; checked by the loop at its
+    first row), patience (logged rows), min_delta and mode (default: max for accuracy-like
+    metrics, else min)."""
+    path = "output.early_stopping"
+    if not isinstance(raw, dict):
+        raise ConfigError(path, "a mapping {metric, patience, min_delta, mode}", raw)
+    check_keys(raw, list(EARLY_STOPPING_KEYS), path)
+    metric = coerce(raw.get("metric", "val_loss"), str, f"{path}.metric")
+    patience = _positive(raw.get("patience", 20), f"{path}.patience", int)
+    min_delta = _positive(raw.get("min_delta", 0.0), f"{path}.min_delta", float, True)
+    mode = raw.get("mode") or ("max" if metric.endswith(HIGHER_IS_BETTER) else "min")
+    mode = coerce(mode, Literal["min", "max"], f"{path}.mode")
+    return {"metric": metric, "patience": patience, "min_delta": min_delta, "mode": mode}
 
 
 def load(path: str | Path | dict, overrides: list[str] | dict | None = None,

@@ -26,13 +26,14 @@ import json
 import signal
 import threading
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
 
 from . import config as C
-from .errors import InputError, excerpt
+from .errors import ConfigError, InputError, did_you_mean, excerpt
+from .export import model_arrays, save_model
 from .problem import Problem, enter_stage, evaluate, make_closure
 from .runfolder import (
     BASE_COLUMNS,
@@ -90,6 +91,12 @@ class LoopState:
     stage: int = 0
     stage_iteration: int = 0
     stage_log: str = "[]"             # JSON list of the finished stages' stop reasons
+    # output.early_stopping: the best value of its metric, where, how many rows since, and
+    # the parameters there (kept in the checkpoint so that --resume goes on bitwise)
+    best_value: float = float("nan")
+    best_iteration: int = -1
+    rows_since_best: int = 0
+    best_x: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 @dataclass
@@ -131,7 +138,10 @@ def _loop_state(saved: dict) -> LoopState:
     for a non-numeric one; a field an older checkpoint lacks keeps its default)."""
     out = {}
     for f in fields(LoopState):
-        out[f.name] = type(f.default)(saved.get(f.name, f.default))
+        if f.default_factory is not MISSING:      # arrays (the best point's parameters)
+            out[f.name] = np.asarray(saved.get(f.name, f.default_factory()))
+        else:
+            out[f.name] = type(f.default)(saved.get(f.name, f.default))
     json.loads(out["stage_log"])
     if out["iteration"] < 0 or out["stage"] < 0:
         raise ValueError("negative loop.iteration or loop.stage")
@@ -220,6 +230,9 @@ class _Loop:
         # a loss this many times above where the run started is a divergence, finite or not
         self.blowup = BLOWUP * max(1.0, abs(first["loss"])) if np.isfinite(first["loss"]) \
             else np.inf
+        self.early = problem.cfg.output.get("early_stopping")
+        if self.early:
+            self.check_early(first)
         columns = list(BASE_COLUMNS) + [k for k in first if k != "loss"]
         metric = model.main_metric
         self.main = next((k for k in (f"val_{metric}", f"train_{metric}", metric)
@@ -241,8 +254,10 @@ class _Loop:
             row.update(stage=self.state.stage, stage_iteration=self.state.stage_iteration)
         return row
 
-    def log(self, grad_norm: float, step: float, final: bool = False, values=None) -> None:
-        """Evaluate at x, append a metrics row, report it."""
+    def log(self, grad_norm: float, step: float, final: bool = False, values=None
+            ) -> str | None:
+        """Evaluate at x, append a metrics row, report it; the early-stopping reason, if the
+        row ends the fit."""
         st = self.state
         row = {"iteration": st.iteration, **(values or self.evaluate()),
                "grad_norm": grad_norm, "step": step, "seconds": round(st.seconds, 6),
@@ -253,6 +268,45 @@ class _Loop:
         if self.callback:
             self.callback(Progress(st.iteration, self.total, row, self.main, final,
                                    stage=self.labels[st.stage]))
+        return self.watch(row) if self.early else None
+
+    # -- early stopping -------------------------------------------------------------------
+    def check_early(self, first: dict) -> None:
+        """The metric must be a key of the metrics rows; a staged fit is refused (each
+        stage has other parameters and its own loss scale)."""
+        path = "output.early_stopping"
+        if self.staged:
+            raise ConfigError(path, "null for a model fitted in stages "
+                              f"({self.problem.model.name}: {len(self.labels)} stages)")
+        keys = [k for k in [*first, "grad_norm"] if k not in ("stage", "stage_iteration")]
+        if self.early["metric"] not in keys:
+            raise ConfigError(f"{path}.metric", "a metrics row key (" + ", ".join(keys) + ")",
+                              self.early["metric"], did_you_mean(self.early["metric"], keys))
+
+    def watch(self, row: dict) -> str | None:
+        """Track the best value of the metric; keep its parameters (best.npz); the stop
+        reason after ``patience`` rows without an improvement by more than min_delta."""
+        es, st = self.early, self.state
+        value = float(row[es["metric"]])
+        sign = 1.0 if es["mode"] == "min" else -1.0
+        if np.isfinite(value) and not sign * (value - st.best_value) >= -es["min_delta"]:
+            st.best_value, st.best_iteration, st.rows_since_best = value, st.iteration, 0
+            st.best_x = self.problem.params.flat.copy()
+            if self.run_dir is not None:
+                save_model(self.run_dir / "best.npz", model_arrays(
+                    self.problem, self.problem.params.views, st.iteration, self.best_info()))
+            return None
+        st.rows_since_best += 1
+        if st.rows_since_best < es["patience"]:
+            return None
+        return (f"early_stopping: {es['metric']} did not improve by {es['min_delta']:g} for "
+                f"{es['patience']} evaluations (best {st.best_value:.4g} at iteration "
+                f"{st.best_iteration})")
+
+    def best_info(self) -> dict:
+        st = self.state
+        return {"best": {"metric": self.early["metric"], "mode": self.early["mode"],
+                         "value": st.best_value, "iteration": st.best_iteration}}
 
     def next_stage(self, reason: str) -> bool:
         """Record the stage's stop reason; start the next stage from its result (False:
@@ -304,17 +358,34 @@ class _Loop:
                     st.prev_loss = float(info.loss)
                     last = st.stage + 1 == len(self.labels)
                     if st.stage_iteration % every == 0 or reason is not None:
-                        self.log(info.grad_norm, info.step, final=reason is not None and last)
+                        early = self.log(info.grad_norm, info.step,
+                                         final=reason is not None and last)
+                        reason = reason or early
                     if on_step is not None:
                         on_step(Step(st.iteration, float(info.loss), float(info.grad_norm),
                                      st.opt_seconds, st.nfev, x, st.stage))
-                if reason is not None and (reason.startswith("time_limit")
+                if reason is not None and (reason.startswith(("time_limit", "early_stopping"))
                                            or not self.next_stage(reason)):
                     return "done", reason, info
                 if self.run_dir is not None and st.iteration % ck_every == 0 and info:
                     save_checkpoint(self.run_dir, self.problem, asdict(st))
                 if flag["signal"] is not None:
                     return "interrupted", f"interrupted by {flag['signal']}", info
+
+    def export(self, summary: dict) -> list[str]:
+        """With early stopping the result is the best point (its parameters restored after
+        the checkpoint kept the last one for --resume); model.npz holds the result."""
+        problem, st, files = self.problem, self.state, []
+        it = st.iteration
+        if self.early and st.best_x.size == problem.params.size:
+            np.copyto(problem.params.flat, st.best_x)
+            summary["best"] = self.best_info()["best"]
+            it, files = st.best_iteration, ["best.npz"]
+        if self.run_dir is not None:
+            save_model(self.run_dir / "model.npz", model_arrays(
+                problem, problem.params.views, it, self.best_info() if self.early else None))
+            files = ["model.npz", *files]
+        return files
 
     def divergence(self, info, x: np.ndarray) -> str | None:
         """Why the step diverged (non-finite, or the loss exploded), or None."""
@@ -336,13 +407,15 @@ class _Loop:
         if self.writer:
             self.writer.file.close()
         summary = self.summary(status, reason)
+        if run_dir is not None and status != "diverged":
+            save_checkpoint(run_dir, problem, asdict(self.state))
+        files = self.export(summary) if status != "diverged" else []
         if run_dir is not None:
-            if status != "diverged":
-                save_checkpoint(run_dir, problem, asdict(self.state))
             if (run_dir / "checkpoint.npz").exists():
                 with np.load(run_dir / "checkpoint.npz") as f:
                     summary["checkpoint_iteration"] = int(f["loop.iteration"])
-            files = problem.model.save_outputs(run_dir, problem.params.views, problem.data)
+            files = [*files, *problem.model.save_outputs(run_dir, problem.params.views,
+                                                         problem.data)]
             if problem.cfg.output["plot"] and history:
                 plot_history(run_dir / "loss.png", history, self.main, problem.formula)
                 files = ["loss.png", *files]

@@ -123,7 +123,13 @@ def json_schema() -> dict:
                 "every": {"type": "integer", "minimum": 1, "default": C.OUTPUT_KEYS["every"]},
                 "checkpoint_every": {"type": "integer", "minimum": 1,
                                      "default": C.OUTPUT_KEYS["checkpoint_every"]},
-                "plot": {"type": "boolean", "default": True}}},
+                "plot": {"type": "boolean", "default": True},
+                "early_stopping": {"type": ["object", "null"], "additionalProperties": False,
+                                   "properties": {
+                    "metric": {"type": "string", "default": "val_loss"},
+                    "patience": {"type": "integer", "minimum": 1, "default": 20},
+                    "min_delta": {"type": "number", "minimum": 0, "default": 0.0},
+                    "mode": {"enum": ["min", "max"]}}}}},
             "sweep": {"type": "object", "description": "fitcli sweep's search (grid, zip, "
                       "sample, trials, seeds, search, metric, mode)"},
         },

@@ -1,4 +1,4 @@
-"""Commands on a finished run folder: ``fitcli sample``."""
+"""Commands on a finished run folder: ``fitcli sample``, ``predict``, ``evaluate``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from ..errors import FitcliError
-from .common import fail
+from .common import cell, fail, note, out
 
 
 def sample(
@@ -28,7 +28,95 @@ def sample(
     print(prime + text)
 
 
+RunArg = Annotated[Path, typer.Argument(help="A run folder (with model.npz).")]
+DataOpt = Annotated[Path, typer.Option("--data", help="The file to apply the run to.")]
+BestOpt = Annotated[bool, typer.Option("--best", help="Use best.npz (early stopping's best "
+                                       "point) instead of model.npz.")]
+
+
+def predict(
+    run_dir: RunArg, data: DataOpt,
+    out_path: Annotated[Path | None, typer.Option(
+        "--out", help="Where to write (default: RUN_DIR/predictions-<data name>.csv; "
+        "registration: RUN_DIR/warped-<data name>.png).")] = None,
+    best: BestOpt = False,
+) -> None:
+    """Apply a fitted run to new data with the run's own preprocessing: class labels and
+    probabilities, regression values in the target's units, next-step forecasts, or (a
+    registration run) another image warped with the fitted displacement. Exit 0, or 2."""
+    from ..api import load_fitted
+    from ..inference import predict as apply
+    from ..inference import write
+
+    try:
+        fitted = load_fitted(run_dir, best=best)
+        if fitted.note:
+            note(fitted.note)
+        result = apply(fitted, data)
+        default = (f"warped-{data.stem}.png" if result.image is not None
+                   else f"predictions-{data.stem}.csv")
+        path = write(result, out_path or run_dir / default)
+    except FitcliError as exc:
+        raise fail(exc) from None
+    what = "the warped image" if result.image is not None else f"{len(result.rows)} predictions"
+    out.print(f"wrote {what} to {path}", markup=False, soft_wrap=True)
+
+
+def evaluate(
+    run_dir: RunArg, data: DataOpt,
+    out_dir: Annotated[Path | None, typer.Option(
+        "--out", help="Folder for evaluation.json and confusion.png "
+        "(default: RUN_DIR/evaluation-<data name>/).")] = None,
+    best: BestOpt = False,
+) -> None:
+    """A fitted run's metrics on a labelled file: loss, accuracy or R², per-class precision
+    and recall and the confusion matrix (classification); evaluation.json. Exit 0, or 2."""
+    from ..api import load_fitted
+    from ..evaluation import evaluate as measure
+    from ..evaluation import write_evaluation
+
+    try:
+        fitted = load_fitted(run_dir, best=best)
+        if fitted.note:
+            note(fitted.note)
+        result = measure(fitted, data)
+        written = write_evaluation(result, out_dir or run_dir / f"evaluation-{data.stem}")
+    except FitcliError as exc:
+        raise fail(exc) from None
+    _render_evaluation(result)
+    out.print("wrote " + ", ".join(map(str, written)), markup=False, soft_wrap=True)
+
+
+def _render_evaluation(result: dict) -> None:
+    from rich.table import Table
+
+    out.print(f"{result['model']} run at iteration {result['iteration']} on "
+              f"{result['data']} ({result['n']} samples)", markup=False, soft_wrap=True)
+    table = Table()
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for k, v in result["metrics"].items():
+        table.add_row(k, cell(v))
+    out.print(table)
+    if "per_class" in result:
+        per = Table(title="per class")
+        for col in ("label", "precision", "recall", "f1", "support"):
+            per.add_column(col, justify="left" if col == "label" else "right")
+        for r in result["per_class"]:
+            per.add_row(r["label"], *(cell(r[k]) for k in ("precision", "recall", "f1",
+                                                             "support")))
+        out.print(per)
+    conf = result.get("confusion")
+    if conf and len(conf["labels"]) <= 20:
+        cm = Table(title="confusion matrix (rows: true, columns: predicted)")
+        cm.add_column("")
+        for lab in conf["labels"]:
+            cm.add_column(lab, justify="right")
+        for lab, row in zip(conf["labels"], conf["matrix"], strict=True):
+            cm.add_row(lab, *map(str, row))
+        out.print(cm)
 
 
 def register(app: typer.Typer) -> None:
-    app.command()(sample)
+    for command in (sample, predict, evaluate):
+        app.command()(command)

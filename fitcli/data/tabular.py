@@ -282,7 +282,8 @@ def _validation_file(ctx, value, part, kinds, target, missing) -> _Part:
     return _missing(vpart, missing, "data.validation")
 
 
-def _val_targets(vpart: _Part, task: str, classes: np.ndarray) -> np.ndarray:
+def _val_targets(vpart: _Part, task: str, classes: np.ndarray,
+                 field: str = "data.validation") -> np.ndarray:
     """Validation targets: labels of the training vocabulary (an unknown label is an error)."""
     y = vpart.y.values
     if task != "classification":
@@ -292,7 +293,7 @@ def _val_targets(vpart: _Part, task: str, classes: np.ndarray) -> np.ndarray:
     if len(unknown):
         row = int(unknown[0])
         label = label_strings(y[row:row + 1])[0]
-        raise InputError(f"data.validation: {vpart.where}: label {label!r} in "
+        raise InputError(f"{field}: {vpart.where}: label {label!r} in "
                          f"{vpart.cell(vpart.y.name, row)} is not a training label "
                          f"({', '.join(label_strings(classes))})")
     return idx.astype(np.int64)
@@ -350,6 +351,25 @@ def encode_csv(path: Path, extras: dict, dtype=np.float64,
                     extras.get("missing", "error"), field)
     rows = np.arange(table.n_rows) if part.index is None else part.index
     return enc.transform(part.cols, dtype), rows
+
+
+def encode_labelled_csv(path: Path, extras: dict, task: str, dtype=np.float64,
+                        field: str = "--data") -> tuple[np.ndarray, np.ndarray]:
+    """Inputs and targets of a labelled file for a fitted run (``evaluate``), read exactly as
+    the run read its validation file: training kinds, the run's ``missing`` policy and
+    Encoder, labels among the training labels, ``standardize_target`` applied."""
+    enc = Encoder.from_extras(extras)
+    classes, target = np.asarray(extras["classes"]), extras.get("target", "target")
+    kinds = {n: "string" if n in enc.categories else "number" for n in enc.columns}
+    kinds[target] = "string" if classes.dtype.kind in "US" else "number"
+    part = _missing(_csv_part(read_csv(path), target, enc.columns, kinds, field),
+                    extras.get("missing", "error"), field)
+    y = _val_targets(part, task, classes, field)
+    if task != "classification":
+        y = y.astype(dtype)
+        if "target_std" in extras:
+            y = (y - extras["target_mean"]) / extras["target_std"]
+    return enc.transform(part.cols, dtype), y
 
 
 def in_target_units(data: Dataset, values: np.ndarray) -> np.ndarray:

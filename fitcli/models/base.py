@@ -308,6 +308,15 @@ class Model:
         """Doubts about the result a user must read (folds, a fit below its baseline)."""
         return []
 
+    # -- export: model.npz (fitcli/export.py) and predict ---------------------------------
+    # the Dataset.extras keys predict needs (preprocessing, vocabularies), saved in model.npz
+    export_keys: ClassVar[tuple[str, ...]] = ()
+
+    def export_arrays(self, params: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Arrays model.npz keeps besides the parameters (``result.<key>``; registration:
+        the displacement on the finest grid)."""
+        return {}
+
     def result_array(self, params: Mapping[str, np.ndarray]) -> np.ndarray | None:
         """The array ``fitcli solve --output`` writes (an image), or None."""
         return None

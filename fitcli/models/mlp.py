@@ -33,6 +33,8 @@ class MLP(Model):
     default_loss = "logistic"
     main_metric = "accuracy"
     tiny = {"model.hidden": [4]}
+    export_keys = ("classes", "labels", "target", "missing", "columns", "features",
+                   "categories", "impute", "mean", "std", "target_mean", "target_std")
 
     def __init__(self, data: Dataset, *, hidden: list[int] = (64,),
                  activation: Literal["tanh", "relu", "sigmoid", "softplus"] = "tanh",

@@ -266,6 +266,10 @@ class RegistrationModel(Model):
                        "determinant <= 0): raise the regularizer weight")
         return out
 
+    def export_arrays(self, params) -> dict[str, np.ndarray]:
+        """model.npz keeps the displacement on the finest grid (predict warps with it)."""
+        return {"displacement": self.displacement(params)}
+
     def result_array(self, params) -> np.ndarray:
         """``--output``: the warped moving image (the displacement is displacement.npy)."""
         return self.warped(self.displacement(params))

@@ -76,6 +76,7 @@ class RNN(Model):
     main_metric = "loss"          # per instance: mse, legal or bpc, by dataset
     batchable = True
     tiny = {"model.hidden": 4, "data.samples": 8, "data.length": 6}
+    export_keys = ("kind", "vocab", "n_inputs", "n_outputs", "readout")
 
     @classmethod
     def memory_estimate(cls, model: dict, data: dict, ctx) -> dict[str, float]:
