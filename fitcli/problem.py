@@ -232,32 +232,55 @@ def evaluate(problem: Problem, x: np.ndarray) -> dict:
 
 
 # -- a config at its tiny size, and its gradient check ----------------------------------------
+POINTS = ("init", "random", "both")
+
+
 def load_tiny(config: str | Path, overrides: list[str] | None = None,
               extra: dict | None = None) -> C.Config:
-    """The resolved config at the model kind's ``tiny`` size (then ``extra`` overrides)."""
-    raw = C.apply_overrides(C.read_config(config), overrides)
+    """The resolved config at the model kind's ``tiny`` size, then the user's
+    ``overrides`` (so ``--set model.hidden=[4,4]`` wins over the tiny size), then
+    ``extra`` (settings the caller needs whatever the user asks, e.g. float64)."""
+    raw = C.read_config(config)
     base, name = Path(config).resolve().parent, Path(config).stem
-    model_cls = C.resolve(raw, base, name).model_cls
-    raw = C.apply_overrides(raw, {**model_cls.tiny, **(extra or {})})
-    return C.resolve(raw, base, name)
+    # the kind (hence its tiny sizes) is the one the user's overrides select
+    model_cls = C.resolve(C.apply_overrides(raw, overrides), base, name).model_cls
+    raw = C.apply_overrides(C.apply_overrides(raw, model_cls.tiny), overrides)
+    return C.resolve(C.apply_overrides(raw, extra or {}), base, name)
+
+
+def random_point(values: Mapping[str, np.ndarray], rng: np.random.Generator,
+                 spread: float = 0.5) -> dict[str, np.ndarray]:
+    """A seeded point near ``values``: each block moved by ``spread`` times its own RMS
+    (one unit where the block is all zero: a displacement field in pixels, a bias), so
+    no block sits at a special point (a zero field, where every quadratic regularizer has
+    zero gradient whatever its formula) while keeping each block's scale."""
+    out = {}
+    for k, v in values.items():
+        rms = float(np.sqrt(np.mean(np.square(v)))) if v.size else 0.0
+        out[k] = v + (spread * rms if rms > 0 else 1.0) * rng.standard_normal(v.shape)
+    return out
 
 
 def check_objective(config: str | Path, overrides: list[str] | None = None, seed: int = 0,
-                    max_samples: int = 16, mode: str = "reverse"):
-    """Gradcheck a config's whole objective per parameter block, on a tiny version of it.
+                    max_samples: int = 16, mode: str = "reverse", point: str = "both",
+                    **tolerances):
+    """Gradcheck a config's whole objective per parameter block, on a tiny version of it,
+    and each smooth regularizer alone (without its weight, which can hide a wrong term).
 
-    The model kind's ``tiny`` overrides and ``dtype: float64`` are applied,
-    the parameters are the seeded initial point of the model's last stage (a staged
-    model: its finest level), and at most ``max_samples`` training samples are used.
-    ``mode``: ``reverse`` (the VJP against central differences), ``forward``
-    (forward-mode JVPs against central differences along random directions) or
-    ``all`` (both: the three-way agreement). Returns (list of CheckResult, formula).
+    The model kind's ``tiny`` overrides, then the user's ``overrides``, then
+    ``dtype: float64`` are applied; at most ``max_samples`` training samples are used.
+    ``point``: ``init`` (the seeded initial point of the model's last stage — a staged
+    model: its finest level), ``random`` (:func:`random_point` near it, seeded by
+    ``seed``) or ``both``. ``mode``: ``reverse``, ``forward`` or ``all`` (both, and
+    reverse against forward directly). ``tolerances``: eps, atol, rtol.
+    Returns (list of CheckResult, formula); a check that raises is one failed result.
     """
-    from .engine.gradcheck import check_grad, check_jvp
+    from .engine.gradcheck import check
 
     if mode not in ("reverse", "forward", "all"):
-        raise ConfigError("--mode", "one of reverse, forward, all", mode)
-
+        raise ConfigError("--mode", "one of reverse, forward, all for a config", mode)
+    if point not in POINTS:
+        raise ConfigError("--point", "one of " + ", ".join(POINTS), point)
     problem = build(load_tiny(config, overrides, {"dtype": "float64"}))
     last = len(problem.model.stages()) - 1
     if last > 0:
@@ -266,19 +289,31 @@ def check_objective(config: str | Path, overrides: list[str] | None = None, seed
     n = min(data.n_train, max_samples)
     X = data.X_train[:n] if data.X_train is not None else None
     y = data.y_train[:n] if problem.model.batchable else data.y_train
-    names = list(problem.params.shapes)
+    names, regularized = list(problem.params.shapes), problem.model.regularized()
+    init = {k: problem.params.views[k].copy() for k in names}
+    points = {"init": init, "random": random_point(init, np.random.default_rng(seed))}
 
-    def fn(*tensors):
+    def total(*tensors):
         return objective(problem, dict(zip(names, tensors, strict=True)), X, y, True)[0]
 
-    point = [problem.params.views[k] for k in names]
     results = []
-    if mode in ("reverse", "all"):
-        results += check_grad(fn, point, name=problem.cfg.name, input_names=names,
-                              rng=np.random.default_rng(seed))
-    if mode in ("forward", "all"):
-        results += check_jvp(fn, point, name=problem.cfg.name, input_names=names,
-                             rng=np.random.default_rng(seed))
-    for r in results:
-        r.label = "x".join(map(str, r.shape))
+    for where in (("init", "random") if point == "both" else (point,)):
+        at = points[where]
+        results += _labelled(check(total, [at[k] for k in names], mode, seed=seed,
+                                   name=problem.cfg.name, input_names=names, **tolerances),
+                             where)
+        for col, reg, _ in (problem.smooth if regularized else []):   # alone, unweighted
+            results += _labelled(check(lambda *t, reg=reg: _block_sum(
+                reg, dict(zip(regularized, t, strict=True)), regularized),
+                [at[k] for k in regularized], mode, seed=seed, name=problem.cfg.name,
+                input_names=[f"{k} [{col}]" for k in regularized], **tolerances), where)
     return results, problem.formula
+
+
+def _labelled(results, where: str):
+    for r in results:
+        if not r.error:
+            r.label = "x".join(map(str, r.shape)) + f" at {where}"
+        else:
+            r.label = f"at {where} {r.label}".strip()
+    return results
