@@ -30,7 +30,7 @@ from .errors import ConfigError, InputError, OptionError, did_you_mean
 TOP_KEYS = ("name", "seed", "dtype", "data", "model", "loss", "regularization", "optimizer",
             "output")
 STOP_KEYS = {"iterations": 100, "tol": 0.0, "rtol": 0.0, "time_limit": None}
-OUTPUT_KEYS = {"dir": None, "every": 10, "checkpoint_every": 50, "plot": True}
+OUTPUT_KEYS = {"dir": None, "every": 10, "checkpoint_every": 50, "plot": True, "eval_batch": 256}
 SKIP_ARGS = {"self", "data", "x", "rng", "n_samples", "ctx"}
 NUMBER_PATTERN = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(inf|nan)$"
 _NUMBER = re.compile(NUMBER_PATTERN, re.I)
@@ -439,7 +439,7 @@ def _output(raw: dict) -> dict:
     out = dict(OUTPUT_KEYS)
     if raw.get("dir") is not None:
         out["dir"] = coerce(raw["dir"], str, "output.dir")
-    for key in ("every", "checkpoint_every"):
+    for key in ("every", "checkpoint_every", "eval_batch"):
         if key in raw:
             out[key] = _positive(raw[key], f"output.{key}", int)
     if "plot" in raw:

@@ -31,7 +31,8 @@ from .regularizers import NonSmoothTerm
 from .seeding import generators
 
 __all__ = ["Problem", "build", "check_objective", "enter_stage", "evaluate", "load_tiny",
-           "make_closure", "objective", "objective_formula"]
+           "make_closure", "objective", "objective_formula", "predict_batched",
+           "regularization_terms"]
 
 
 @dataclass
@@ -145,19 +146,25 @@ def objective(problem: Problem, leaves: Mapping[str, Tensor], inputs, targets,
               include_nonsmooth: bool):
     """The objective (a scalar Tensor) at ``leaves`` on a batch, and its terms by column
     name (weighted Tensors): ``data`` then each regularizer."""
-    model = problem.model
-    names = model.regularized()
-    terms = {"data": model.data_term(leaves, problem.loss, inputs, targets)}
+    terms = {"data": problem.model.data_term(leaves, problem.loss, inputs, targets),
+             **regularization_terms(problem, leaves, include_nonsmooth)}
+    total = None
+    for v in terms.values():
+        total = v if total is None else total + v
+    return total, terms
+
+
+def regularization_terms(problem: Problem, leaves: Mapping[str, Tensor],
+                         include_nonsmooth: bool) -> dict:
+    """The weighted regularization terms (Tensors) by column name."""
+    names, terms = problem.model.regularized(), {}
     if names:
         for col, reg, weight in problem.smooth:
             terms[col] = _block_sum(reg, leaves, names) * weight
         if include_nonsmooth:
             for col, term in problem.nonsmooth:
                 terms[col] = _block_sum(term.reg, leaves, names) * term.weight
-    total = None
-    for v in terms.values():
-        total = v if total is None else total + v
-    return total, terms
+    return terms
 
 
 def make_closure(problem: Problem, include_nonsmooth: bool | None = None):
@@ -210,25 +217,48 @@ def make_closure(problem: Problem, include_nonsmooth: bool | None = None):
 
 
 def evaluate(problem: Problem, x: np.ndarray) -> dict:
-    """Full objective, its terms and the model's metrics at ``x`` (no graph recorded)."""
+    """Full objective, its terms and the model's metrics at ``x`` (no graph recorded).
+
+    When the data term is ``loss(forward(X), y)`` (the model does not override
+    ``data_term``) and the model is batchable, one batched forward pass over the samples
+    (``output.eval_batch`` at a time, so memory stays bounded) gives the predictions,
+    from which both the data term and the metrics are computed.
+    """
     model, data, pv = problem.model, problem.data, problem.params
-    custom = type(model).data_term is not Model.data_term
+    shared = type(model).data_term is Model.data_term
     row = {}
     with no_grad():
         leaves = pv.leaves(x, False)
-        total, terms = objective(problem, leaves, data.X_train, data.y_train, True)
+        if shared:
+            pred = predict_batched(problem, leaves, data.X_train)
+            terms = {"data": problem.loss(Tensor(pred), data.y_train),
+                     **regularization_terms(problem, leaves, True)}
+        else:
+            terms = objective(problem, leaves, data.X_train, data.y_train, True)[1]
+        total = None
+        for v in terms.values():
+            total = v if total is None else total + v
         row["loss"] = float(total.data)
         row.update({k: float(v.data) for k, v in terms.items()})
-        if not custom:
-            pred = model.forward(leaves, data.X_train).data
+        if shared:
             row.update({f"train_{k}": v for k, v in model.metrics(pred, data.y_train).items()})
             if data.has_validation:
-                pred = model.forward(leaves, data.X_val)
-                row["val_loss"] = float(problem.loss(pred, data.y_val).data)
-                row.update({f"val_{k}": v
-                            for k, v in model.metrics(pred.data, data.y_val).items()})
+                pred = predict_batched(problem, leaves, data.X_val)
+                row["val_loss"] = float(problem.loss(Tensor(pred), data.y_val).data)
+                row.update({f"val_{k}": v for k, v in model.metrics(pred, data.y_val).items()})
     row.update(model.param_metrics(pv.unflatten(x)))
     return row
+
+
+def predict_batched(problem: Problem, leaves: Mapping[str, Tensor], inputs) -> np.ndarray:
+    """The model's predictions for ``inputs`` (numpy), ``output.eval_batch`` samples per
+    forward pass for a batchable model (one pass otherwise)."""
+    model = problem.model
+    size = problem.cfg.output.get("eval_batch") or C.OUTPUT_KEYS["eval_batch"]
+    if inputs is None or not model.batchable or len(inputs) <= size:
+        return model.forward(leaves, inputs).data
+    return np.concatenate([model.forward(leaves, inputs[i:i + size]).data
+                           for i in range(0, len(inputs), size)])
 
 
 # -- a config at its tiny size, and its gradient check ----------------------------------------

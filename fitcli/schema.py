@@ -123,7 +123,9 @@ def json_schema() -> dict:
                 "every": {"type": "integer", "minimum": 1, "default": C.OUTPUT_KEYS["every"]},
                 "checkpoint_every": {"type": "integer", "minimum": 1,
                                      "default": C.OUTPUT_KEYS["checkpoint_every"]},
-                "plot": {"type": "boolean", "default": True}}},
+                "plot": {"type": "boolean", "default": True},
+                "eval_batch": {"type": "integer", "minimum": 1,
+                               "default": C.OUTPUT_KEYS["eval_batch"]}}},
         },
         "allOf": [{"if": {"properties": {"model": {"properties": {"type": {"const": n}}}}},
                    "then": {"properties": {"data": _props(c.load_data)}}}
