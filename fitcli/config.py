@@ -29,7 +29,7 @@ from .errors import ConfigError, InputError, OptionError, did_you_mean
 
 TOP_KEYS = ("name", "seed", "dtype", "data", "model", "loss", "regularization", "optimizer",
             "output")
-STOP_KEYS = {"iterations": 100, "tol": 0.0, "rtol": 0.0, "time_limit": None}
+STOP_KEYS = {"iterations": 100, "tol": 0.0, "rtol": 0.0, "time_limit": None, "epochs": None}
 OUTPUT_KEYS = {"dir": None, "every": 10, "checkpoint_every": 50, "plot": True, "eval_batch": 256}
 SKIP_ARGS = {"self", "data", "x", "rng", "n_samples", "ctx"}
 NUMBER_PATTERN = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(inf|nan)$"
@@ -320,7 +320,7 @@ class Config:
     regularization: list               # [(name, class, weight, options)]
     optimizer_cls: type
     optimizer: dict                     # the optimizer's own options (without stop keys)
-    stop: dict                          # iterations, tol, rtol, time_limit
+    stop: dict                          # iterations (None: epochs), tol, rtol, time_limit, epochs
     output: dict                        # dir, every, checkpoint_every, plot
     resolved: dict = field(repr=False)  # the full resolved config, as written to config.yaml
 
@@ -360,6 +360,14 @@ def resolve(raw: dict, base_dir: str | Path = ".", default_name: str = "run") ->
     _check_optimizer(opt_cls, optimizer)
     stop = _stop(stop_raw)
     shown_stop = dict(stop)
+    if stop["epochs"] is not None:
+        if not getattr(opt_cls, "stochastic", False):
+            raise ConfigError("optimizer.epochs", "a stochastic optimizer (sgd, adam, svrg): "
+                              f"an epoch is a pass of minibatches, {opt_name} has none",
+                              stop["epochs"])
+        if "iterations" not in stop_raw:     # the epochs are the budget
+            stop["iterations"] = None
+            del shown_stop["iterations"]
     per_stage = getattr(model_cls, "per_stage_iterations", None)
     if per_stage and model.get(per_stage) is not None:   # one place for the iterations
         if "iterations" in stop_raw:
@@ -431,6 +439,8 @@ def _stop(raw: dict) -> dict:
             stop[key] = _positive(raw[key], f"optimizer.{key}", float, allow_zero=True)
     if raw.get("time_limit") is not None:
         stop["time_limit"] = _positive(raw["time_limit"], "optimizer.time_limit", float)
+    if raw.get("epochs") is not None:
+        stop["epochs"] = _positive(raw["epochs"], "optimizer.epochs", int)
     return stop
 
 

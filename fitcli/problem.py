@@ -31,7 +31,8 @@ from .regularizers import NonSmoothTerm
 from .seeding import generators
 
 __all__ = ["Problem", "build", "check_objective", "enter_stage", "evaluate", "load_tiny",
-           "make_closure", "objective", "objective_formula", "predict_batched",
+           "epoch_steps", "iteration_budgets", "make_closure", "objective",
+           "objective_formula", "predict_batched",
            "regularization_terms"]
 
 
@@ -93,7 +94,9 @@ def build(cfg: C.Config, data: Dataset | None = None) -> Problem:
     handles = bool(getattr(cfg.optimizer_cls, "handles_nonsmooth", False))
     shell = Problem(cfg, data, model, None, loss, [], [], None,
                     objective_formula(model, loss, regs), term_names, handles, -1, rngs, regs)
-    return enter_stage(shell, 0, None)
+    problem = enter_stage(shell, 0, None)
+    iteration_budgets(problem)      # optimizer.epochs needs samples: say so now
+    return problem
 
 
 def enter_stage(problem: Problem, index: int, previous: Mapping[str, np.ndarray] | None
@@ -130,6 +133,31 @@ def enter_stage(problem: Problem, index: int, previous: Mapping[str, np.ndarray]
         optimizer.set_nonsmooth([t for _, t in nonsmooth])
     return dataclasses.replace(problem, params=params, smooth=smooth, nonsmooth=nonsmooth,
                                optimizer=optimizer, stage=index)
+
+
+def epoch_steps(problem: Problem) -> int | None:
+    """Steps of one epoch (every training sample once: ⌈n_samples / batch_size⌉) of a
+    stochastic optimizer; None for others."""
+    batches = getattr(problem.optimizer, "batches", None)
+    if batches is None or batches.n is None:
+        return None
+    return -(-batches.n // batches.batch_size)
+
+
+def iteration_budgets(problem: Problem) -> list[int]:
+    """The iterations of each stage: the model's own, or ``optimizer.iterations``; with
+    ``optimizer.epochs`` that many epochs (the earlier of the two when both are given)."""
+    stop, model = problem.cfg.stop, problem.model
+    budgets = model.stage_iterations() or [stop["iterations"]] * len(model.stages())
+    if stop.get("epochs") is None:
+        return budgets
+    steps = epoch_steps(problem)
+    if steps is None:
+        raise ConfigError("optimizer.epochs", "training samples to make epochs of (the "
+                          f"{model.name} model's objective is not a mean over samples)",
+                          stop["epochs"])
+    return [stop["epochs"] * steps if b is None else min(b, stop["epochs"] * steps)
+            for b in budgets]
 
 
 # -- the objective ------------------------------------------------------------------------

@@ -92,7 +92,8 @@ def json_schema() -> dict:
     num = _json_type(float)
     stop = {"iterations": {"type": "integer", "minimum": 1, "default": C.STOP_KEYS["iterations"]},
             "tol": {**num, "default": 0.0}, "rtol": {**num, "default": 0.0},
-            "time_limit": {"anyOf": [num, {"type": "null"}]}}
+            "time_limit": {"anyOf": [num, {"type": "null"}]},
+            "epochs": {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "null"}]}}
     weight = {"weight": num}
     models = reg["models"]
     # the model kinds' own names too (a name that is also global keeps the global's schema)
