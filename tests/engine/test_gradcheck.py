@@ -92,3 +92,17 @@ def test_tolerances_are_honoured():
     assert not r.passed
     (r,) = gc.check_grad(fe.exp, x, eps=1e-4, rtol=1e-7, atol=0.0)
     assert r.passed
+
+
+def test_curvature_is_not_a_kink_but_a_kink_anywhere_in_the_stencil_is():
+    # one-sided slopes of a smooth function differ by ε·φ'': not a kink, even for large ε
+    for f, x in [(lambda a: a * a, np.array([0.3, -1.0, 2.0])), (fe.exp, np.array([0.5, 2.0])),
+                 (fe.tanh, np.array([0.2, -0.4]))]:
+        for eps in (1e-6, 1e-3, 1e-2):
+            assert [r.kinks for r in gc.check_grad(f, [x], eps=eps)] == [0]
+            assert [r.kinks for r in gc.check_jvp(f, [x], eps=eps)] == [0]
+    # |x| with the kink at every fraction of ε from the point (a blind spot of any one scale)
+    eps = 1e-4
+    for r in (0.05, 1 / 3, 0.5, 0.6, 0.7, 0.9):
+        (res,) = gc.check_grad(fe.abs, [np.array([r * eps])], eps=eps)
+        assert res.kinks == 1, r
