@@ -32,7 +32,7 @@ from .seeding import generators
 
 __all__ = ["Problem", "build", "check_objective", "enter_stage", "evaluate", "load_tiny",
            "epoch_steps", "iteration_budgets", "make_closure", "objective",
-           "objective_formula", "predict_batched",
+           "objective_formula", "predict_and_loss",
            "regularization_terms"]
 
 
@@ -248,9 +248,9 @@ def evaluate(problem: Problem, x: np.ndarray) -> dict:
     """Full objective, its terms and the model's metrics at ``x`` (no graph recorded).
 
     When the data term is ``loss(forward(X), y)`` (the model does not override
-    ``data_term``) and the model is batchable, one batched forward pass over the samples
-    (``output.eval_batch`` at a time, so memory stays bounded) gives the predictions,
-    from which both the data term and the metrics are computed.
+    ``data_term``), one forward pass over the samples, ``output.eval_batch`` at a time
+    for a batchable model (memory bounded by the predictions, not the model's
+    intermediates), gives both the data term and the predictions the metrics need.
     """
     model, data, pv = problem.model, problem.data, problem.params
     shared = type(model).data_term is Model.data_term
@@ -258,8 +258,8 @@ def evaluate(problem: Problem, x: np.ndarray) -> dict:
     with no_grad():
         leaves = pv.leaves(x, False)
         if shared:
-            pred = predict_batched(problem, leaves, data.X_train)
-            terms = {"data": problem.loss(Tensor(pred), data.y_train),
+            pred, value = predict_and_loss(problem, leaves, data.X_train, data.y_train)
+            terms = {"data": Tensor(np.asarray(value, dtype=pv.dtype)),
                      **regularization_terms(problem, leaves, True)}
         else:
             terms = objective(problem, leaves, data.X_train, data.y_train, True)[1]
@@ -271,22 +271,28 @@ def evaluate(problem: Problem, x: np.ndarray) -> dict:
         if shared:
             row.update({f"train_{k}": v for k, v in model.metrics(pred, data.y_train).items()})
             if data.has_validation:
-                pred = predict_batched(problem, leaves, data.X_val)
-                row["val_loss"] = float(problem.loss(Tensor(pred), data.y_val).data)
+                pred, row["val_loss"] = predict_and_loss(problem, leaves, data.X_val, data.y_val)
                 row.update({f"val_{k}": v for k, v in model.metrics(pred, data.y_val).items()})
     row.update(model.param_metrics(pv.unflatten(x)))
     return row
 
 
-def predict_batched(problem: Problem, leaves: Mapping[str, Tensor], inputs) -> np.ndarray:
-    """The model's predictions for ``inputs`` (numpy), ``output.eval_batch`` samples per
-    forward pass for a batchable model (one pass otherwise)."""
-    model = problem.model
+def predict_and_loss(problem: Problem, leaves: Mapping[str, Tensor], inputs, targets
+                     ) -> tuple[np.ndarray, float]:
+    """The predictions for ``inputs`` (numpy) and the loss against ``targets``,
+    ``output.eval_batch`` samples per forward pass for a batchable model (its loss is a
+    mean over samples: the batches' losses weighted by their sizes), one pass otherwise."""
+    model, loss = problem.model, problem.loss
     size = problem.cfg.output.get("eval_batch") or C.OUTPUT_KEYS["eval_batch"]
     if inputs is None or not model.batchable or len(inputs) <= size:
-        return model.forward(leaves, inputs).data
-    return np.concatenate([model.forward(leaves, inputs[i:i + size]).data
-                           for i in range(0, len(inputs), size)])
+        pred = model.forward(leaves, inputs)
+        return pred.data, float(loss(pred, targets).data)
+    preds, value, n = [], 0.0, len(inputs)
+    for i in range(0, n, size):
+        pred = model.forward(leaves, inputs[i:i + size])
+        value += float(loss(pred, targets[i:i + size]).data) * (len(pred.data) / n)
+        preds.append(pred.data)
+    return np.concatenate(preds), value
 
 
 # -- a config at its tiny size, and its gradient check ----------------------------------------
