@@ -196,10 +196,13 @@ def sweep(config: str | Path | Mapping | C.Config, key: str | None = None,
 
 
 def check(config: str | Path, overrides: Sequence[str] | None = None, *, seed: int = 0,
-          mode: str = "reverse"):
-    """Gradient check of a config's whole objective per parameter block (tiny size,
-    float64): ``(list of CheckResult, objective formula)``."""
-    return check_objective(config, list(overrides or []), seed, mode=mode)
+          mode: str = "reverse", point: str = "both", **tolerances):
+    """Gradient check of a config's whole objective per parameter block and of each
+    smooth regularizer alone (tiny size then ``overrides``, float64), at the initial
+    and/or a seeded random point; ``tolerances``: eps, atol, rtol.
+    ``(list of CheckResult, objective formula)``."""
+    return check_objective(config, list(overrides or []), seed, mode=mode, point=point,
+                           **tolerances)
 
 
 def load_run(run_dir: str | Path) -> Problem:

@@ -82,6 +82,8 @@ def _status(summary: dict, losses: np.ndarray) -> str:
         return "diverging (the loss grew)" if losses[-1] > losses[0] else "iterations"
     if reason.startswith(("tol", "rtol")):
         return f"converged ({reason.split(':')[0]})"
+    if reason.startswith("optimizer: converged"):   # no decrease measurable (line search)
+        return "converged (rounding)"
     if reason.startswith("optimizer: "):
         return "stopped: " + reason[len("optimizer: "):]
     return reason.split(":")[0]

@@ -29,9 +29,9 @@ from .errors import ConfigError, InputError, OptionError, did_you_mean
 
 TOP_KEYS = ("name", "seed", "dtype", "data", "model", "loss", "regularization", "optimizer",
             "output", "sweep")
-STOP_KEYS = {"iterations": 100, "tol": 0.0, "rtol": 0.0, "time_limit": None}
+STOP_KEYS = {"iterations": 100, "tol": 0.0, "rtol": 0.0, "time_limit": None, "epochs": None}
 OUTPUT_KEYS = {"dir": None, "every": 10, "checkpoint_every": 50, "plot": True,
-               "early_stopping": None}
+               "early_stopping": None, "eval_batch": 256}
 EARLY_STOPPING_KEYS = {"metric": "val_loss", "patience": 20, "min_delta": 0.0, "mode": None}
 # metrics where larger is better: the default mode of early stopping on them is max
 HIGHER_IS_BETTER = ("accuracy", "r2", "legal", "psnr", "ssim")
@@ -406,7 +406,7 @@ class Config:
     regularization: list               # [(name, class, weight, options)]
     optimizer_cls: type
     optimizer: dict                     # the optimizer's own options (without stop keys)
-    stop: dict                          # iterations, tol, rtol, time_limit
+    stop: dict                          # iterations (None: epochs), tol, rtol, time_limit, epochs
     output: dict                        # dir, every, checkpoint_every, plot
     resolved: dict = field(repr=False)  # the full resolved config, as written to config.yaml
     sweep: dict = field(default_factory=dict, repr=False)  # `fitcli sweep`'s search (not
@@ -449,6 +449,14 @@ def resolve(raw: dict, base_dir: str | Path = ".", default_name: str = "run") ->
     _check_optimizer(opt_cls, optimizer)
     stop = _stop(stop_raw)
     shown_stop = dict(stop)
+    if stop["epochs"] is not None:
+        if not getattr(opt_cls, "stochastic", False):
+            raise ConfigError("optimizer.epochs", "a stochastic optimizer (sgd, adam, svrg): "
+                              f"an epoch is a pass of minibatches, {opt_name} has none",
+                              stop["epochs"])
+        if "iterations" not in stop_raw:     # the epochs are the budget
+            stop["iterations"] = None
+            del shown_stop["iterations"]
     per_stage = getattr(model_cls, "per_stage_iterations", None)
     if per_stage and model.get(per_stage) is not None:   # one place for the iterations
         if "iterations" in stop_raw:
@@ -527,6 +535,8 @@ def _stop(raw: dict) -> dict:
             stop[key] = _positive(raw[key], f"optimizer.{key}", float, allow_zero=True)
     if raw.get("time_limit") is not None:
         stop["time_limit"] = _positive(raw["time_limit"], "optimizer.time_limit", float)
+    if raw.get("epochs") is not None:
+        stop["epochs"] = _positive(raw["epochs"], "optimizer.epochs", int)
     return stop
 
 
@@ -535,7 +545,7 @@ def _output(raw: dict) -> dict:
     out = dict(OUTPUT_KEYS)
     if raw.get("dir") is not None:
         out["dir"] = coerce(raw["dir"], str, "output.dir")
-    for key in ("every", "checkpoint_every"):
+    for key in ("every", "checkpoint_every", "eval_batch"):
         if key in raw:
             out[key] = _positive(raw[key], f"output.{key}", int)
     if "plot" in raw:

@@ -34,7 +34,14 @@ import numpy as np
 from . import config as C
 from .errors import ConfigError, InputError, did_you_mean, excerpt
 from .export import model_arrays, save_model
-from .problem import Problem, enter_stage, evaluate, make_closure
+from .problem import (
+    Problem,
+    enter_stage,
+    epoch_steps,
+    evaluate,
+    iteration_budgets,
+    make_closure,
+)
 from .runfolder import (
     BASE_COLUMNS,
     MetricsWriter,
@@ -163,8 +170,10 @@ def _nonfinite(problem: Problem, closure, x: np.ndarray, info, k: int) -> str:
     return f"non-finite {what} at iteration {k}{why}"
 
 
-def _stop_reason(stop: dict, info, state: LoopState, budget: int) -> str | None:
-    """The stopping rules, in the order they are checked (``budget``: the stage's)."""
+def _stop_reason(stop: dict, info, state: LoopState, budget: int,
+                 epoch_steps: int | None = None) -> str | None:
+    """The stopping rules, in the order they are checked (``budget``: the stage's;
+    ``epoch_steps``: the steps of an epoch when ``epochs`` is a rule)."""
     if info.stop:
         return f"optimizer: {info.stop}"
     if stop["tol"] > 0 and info.grad_norm <= stop["tol"]:
@@ -175,6 +184,8 @@ def _stop_reason(stop: dict, info, state: LoopState, budget: int) -> str | None:
         return f"rtol: relative loss change below {stop['rtol']:g}"
     if stop["time_limit"] is not None and state.seconds >= stop["time_limit"]:
         return f"time_limit: {state.seconds:.1f} s >= {stop['time_limit']:g} s"
+    if epoch_steps and state.stage_iteration >= stop["epochs"] * epoch_steps:
+        return f"epochs: reached {stop['epochs']} ({state.stage_iteration} steps)"
     if state.stage_iteration >= budget:
         return f"iterations: reached {budget}"
     return None
@@ -204,7 +215,8 @@ class _Loop:
         self.run_dir, self.callback, self.stop = run_dir, callback, problem.cfg.stop
         model = problem.model
         self.labels = model.stages()
-        self.budgets = model.stage_iterations() or [self.stop["iterations"]] * len(self.labels)
+        self.budgets = iteration_budgets(problem)
+        self.epoch_steps = epoch_steps(problem) if self.stop.get("epochs") else None
         self.total = int(sum(self.budgets))
         self.state = LoopState()
         if resume is not None:
@@ -252,6 +264,8 @@ class _Loop:
         row = evaluate(self.problem, self.problem.params.flat)
         if self.staged:
             row.update(stage=self.state.stage, stage_iteration=self.state.stage_iteration)
+        if self.epoch_steps:
+            row["epoch"] = round(self.state.stage_iteration / self.epoch_steps, 6)
         return row
 
     def log(self, grad_norm: float, step: float, final: bool = False, values=None
@@ -354,10 +368,11 @@ class _Loop:
                     if bad is not None:
                         np.copyto(x, x_good)   # keep the last good iterate
                         return "diverged", bad, info
-                    reason = _stop_reason(stop, info, st, budget)
+                    reason = _stop_reason(stop, info, st, budget, self.epoch_steps)
                     st.prev_loss = float(info.loss)
                     last = st.stage + 1 == len(self.labels)
-                    if st.stage_iteration % every == 0 or reason is not None:
+                    epoch_end = self.epoch_steps and st.stage_iteration % self.epoch_steps == 0
+                    if st.stage_iteration % every == 0 or reason is not None or epoch_end:
                         early = self.log(info.grad_norm, info.step,
                                          final=reason is not None and last)
                         reason = reason or early

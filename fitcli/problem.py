@@ -32,7 +32,9 @@ from .resources import check_memory
 from .seeding import generators
 
 __all__ = ["Problem", "build", "check_objective", "enter_stage", "evaluate", "load_tiny",
-           "make_closure", "objective", "objective_formula"]
+           "epoch_steps", "iteration_budgets", "make_closure", "objective",
+           "objective_formula", "predict_and_loss",
+           "regularization_terms"]
 
 
 @dataclass
@@ -101,7 +103,9 @@ def build(cfg: C.Config, data: Dataset | None = None) -> Problem:
     handles = bool(getattr(cfg.optimizer_cls, "handles_nonsmooth", False))
     shell = Problem(cfg, data, model, None, loss, [], [], None,
                     objective_formula(model, loss, regs), term_names, handles, -1, rngs, regs)
-    return enter_stage(shell, 0, None)
+    problem = enter_stage(shell, 0, None)
+    iteration_budgets(problem)      # optimizer.epochs needs samples: say so now
+    return problem
 
 
 def enter_stage(problem: Problem, index: int, previous: Mapping[str, np.ndarray] | None
@@ -140,6 +144,31 @@ def enter_stage(problem: Problem, index: int, previous: Mapping[str, np.ndarray]
                                optimizer=optimizer, stage=index)
 
 
+def epoch_steps(problem: Problem) -> int | None:
+    """Steps of one epoch (every training sample once: ⌈n_samples / batch_size⌉) of a
+    stochastic optimizer; None for others."""
+    batches = getattr(problem.optimizer, "batches", None)
+    if batches is None or batches.n is None:
+        return None
+    return -(-batches.n // batches.batch_size)
+
+
+def iteration_budgets(problem: Problem) -> list[int]:
+    """The iterations of each stage: the model's own, or ``optimizer.iterations``; with
+    ``optimizer.epochs`` that many epochs (the earlier of the two when both are given)."""
+    stop, model = problem.cfg.stop, problem.model
+    budgets = model.stage_iterations() or [stop["iterations"]] * len(model.stages())
+    if stop.get("epochs") is None:
+        return budgets
+    steps = epoch_steps(problem)
+    if steps is None:
+        raise ConfigError("optimizer.epochs", "training samples to make epochs of (the "
+                          f"{model.name} model's objective is not a mean over samples)",
+                          stop["epochs"])
+    return [stop["epochs"] * steps if b is None else min(b, stop["epochs"] * steps)
+            for b in budgets]
+
+
 # -- the objective ------------------------------------------------------------------------
 def _block_sum(fn, leaves, names):
     """Σ over the regularized blocks of fn(block)."""
@@ -154,19 +183,25 @@ def objective(problem: Problem, leaves: Mapping[str, Tensor], inputs, targets,
               include_nonsmooth: bool):
     """The objective (a scalar Tensor) at ``leaves`` on a batch, and its terms by column
     name (weighted Tensors): ``data`` then each regularizer."""
-    model = problem.model
-    names = model.regularized()
-    terms = {"data": model.data_term(leaves, problem.loss, inputs, targets)}
+    terms = {"data": problem.model.data_term(leaves, problem.loss, inputs, targets),
+             **regularization_terms(problem, leaves, include_nonsmooth)}
+    total = None
+    for v in terms.values():
+        total = v if total is None else total + v
+    return total, terms
+
+
+def regularization_terms(problem: Problem, leaves: Mapping[str, Tensor],
+                         include_nonsmooth: bool) -> dict:
+    """The weighted regularization terms (Tensors) by column name."""
+    names, terms = problem.model.regularized(), {}
     if names:
         for col, reg, weight in problem.smooth:
             terms[col] = _block_sum(reg, leaves, names) * weight
         if include_nonsmooth:
             for col, term in problem.nonsmooth:
                 terms[col] = _block_sum(term.reg, leaves, names) * term.weight
-    total = None
-    for v in terms.values():
-        total = v if total is None else total + v
-    return total, terms
+    return terms
 
 
 def make_closure(problem: Problem, include_nonsmooth: bool | None = None):
@@ -219,54 +254,106 @@ def make_closure(problem: Problem, include_nonsmooth: bool | None = None):
 
 
 def evaluate(problem: Problem, x: np.ndarray) -> dict:
-    """Full objective, its terms and the model's metrics at ``x`` (no graph recorded)."""
+    """Full objective, its terms and the model's metrics at ``x`` (no graph recorded).
+
+    When the data term is ``loss(forward(X), y)`` (the model does not override
+    ``data_term``), one forward pass over the samples, ``output.eval_batch`` at a time
+    for a batchable model (memory bounded by the predictions, not the model's
+    intermediates), gives both the data term and the predictions the metrics need.
+    """
     model, data, pv = problem.model, problem.data, problem.params
-    custom = type(model).data_term is not Model.data_term
+    shared = type(model).data_term is Model.data_term
     row = {}
     with no_grad():
         leaves = pv.leaves(x, False)
-        total, terms = objective(problem, leaves, data.X_train, data.y_train, True)
+        if shared:
+            pred, value = predict_and_loss(problem, leaves, data.X_train, data.y_train)
+            terms = {"data": Tensor(np.asarray(value, dtype=pv.dtype)),
+                     **regularization_terms(problem, leaves, True)}
+        else:
+            terms = objective(problem, leaves, data.X_train, data.y_train, True)[1]
+        total = None
+        for v in terms.values():
+            total = v if total is None else total + v
         row["loss"] = float(total.data)
         row.update({k: float(v.data) for k, v in terms.items()})
-        if not custom:
-            pred = model.forward(leaves, data.X_train).data
+        if shared:
             row.update({f"train_{k}": v for k, v in model.metrics(pred, data.y_train).items()})
             if data.has_validation:
-                pred = model.forward(leaves, data.X_val)
-                row["val_loss"] = float(problem.loss(pred, data.y_val).data)
-                row.update({f"val_{k}": v
-                            for k, v in model.metrics(pred.data, data.y_val).items()})
+                pred, row["val_loss"] = predict_and_loss(problem, leaves, data.X_val, data.y_val)
+                row.update({f"val_{k}": v for k, v in model.metrics(pred, data.y_val).items()})
     row.update(model.param_metrics(pv.unflatten(x)))
     return row
 
 
+def predict_and_loss(problem: Problem, leaves: Mapping[str, Tensor], inputs, targets
+                     ) -> tuple[np.ndarray, float]:
+    """The predictions for ``inputs`` (numpy) and the loss against ``targets``,
+    ``output.eval_batch`` samples per forward pass for a batchable model (its loss is a
+    mean over samples: the batches' losses weighted by their sizes), one pass otherwise."""
+    model, loss = problem.model, problem.loss
+    size = problem.cfg.output.get("eval_batch") or C.OUTPUT_KEYS["eval_batch"]
+    if inputs is None or not model.batchable or len(inputs) <= size:
+        pred = model.forward(leaves, inputs)
+        return pred.data, float(loss(pred, targets).data)
+    preds, value, n = [], 0.0, len(inputs)
+    for i in range(0, n, size):
+        pred = model.forward(leaves, inputs[i:i + size])
+        value += float(loss(pred, targets[i:i + size]).data) * (len(pred.data) / n)
+        preds.append(pred.data)
+    return np.concatenate(preds), value
+
+
 # -- a config at its tiny size, and its gradient check ----------------------------------------
+POINTS = ("init", "random", "both")
+
+
 def load_tiny(config: str | Path, overrides: list[str] | None = None,
               extra: dict | None = None) -> C.Config:
-    """The resolved config at the model kind's ``tiny`` size (then ``extra`` overrides)."""
-    raw = C.apply_overrides(C.read_config(config), overrides)
+    """The resolved config at the model kind's ``tiny`` size, then the user's
+    ``overrides`` (so ``--set model.hidden=[4,4]`` wins over the tiny size), then
+    ``extra`` (settings the caller needs whatever the user asks, e.g. float64)."""
+    raw = C.read_config(config)
     base, name = Path(config).resolve().parent, Path(config).stem
-    model_cls = C.resolve(raw, base, name).model_cls
-    raw = C.apply_overrides(raw, {**model_cls.tiny, **(extra or {})})
-    return C.resolve(raw, base, name)
+    # the kind (hence its tiny sizes) is the one the user's overrides select
+    model_cls = C.resolve(C.apply_overrides(raw, overrides), base, name).model_cls
+    raw = C.apply_overrides(C.apply_overrides(raw, model_cls.tiny), overrides)
+    return C.resolve(C.apply_overrides(raw, extra or {}), base, name)
+
+
+def random_point(values: Mapping[str, np.ndarray], rng: np.random.Generator,
+                 spread: float = 0.5) -> dict[str, np.ndarray]:
+    """A seeded point near ``values``: each block moved by ``spread`` times its own RMS
+    (one unit where the block is all zero: a displacement field in pixels, a bias), so
+    no block sits at a special point (a zero field, where every quadratic regularizer has
+    zero gradient whatever its formula) while keeping each block's scale."""
+    out = {}
+    for k, v in values.items():
+        rms = float(np.sqrt(np.mean(np.square(v)))) if v.size else 0.0
+        out[k] = v + (spread * rms if rms > 0 else 1.0) * rng.standard_normal(v.shape)
+    return out
 
 
 def check_objective(config: str | Path, overrides: list[str] | None = None, seed: int = 0,
-                    max_samples: int = 16, mode: str = "reverse"):
-    """Gradcheck a config's whole objective per parameter block, on a tiny version of it.
+                    max_samples: int = 16, mode: str = "reverse", point: str = "both",
+                    **tolerances):
+    """Gradcheck a config's whole objective per parameter block, on a tiny version of it,
+    and each smooth regularizer alone (without its weight, which can hide a wrong term).
 
-    The model kind's ``tiny`` overrides and ``dtype: float64`` are applied,
-    the parameters are the seeded initial point of the model's last stage (a staged
-    model: its finest level), and at most ``max_samples`` training samples are used.
-    ``mode``: ``reverse`` (the VJP against central differences), ``forward``
-    (forward-mode JVPs against central differences along random directions) or
-    ``all`` (both: the three-way agreement). Returns (list of CheckResult, formula).
+    The model kind's ``tiny`` overrides, then the user's ``overrides``, then
+    ``dtype: float64`` are applied; at most ``max_samples`` training samples are used.
+    ``point``: ``init`` (the seeded initial point of the model's last stage — a staged
+    model: its finest level), ``random`` (:func:`random_point` near it, seeded by
+    ``seed``) or ``both``. ``mode``: ``reverse``, ``forward`` or ``all`` (both, and
+    reverse against forward directly). ``tolerances``: eps, atol, rtol.
+    Returns (list of CheckResult, formula); a check that raises is one failed result.
     """
-    from .engine.gradcheck import check_grad, check_jvp
+    from .engine.gradcheck import check
 
     if mode not in ("reverse", "forward", "all"):
-        raise ConfigError("--mode", "one of reverse, forward, all", mode)
-
+        raise ConfigError("--mode", "one of reverse, forward, all for a config", mode)
+    if point not in POINTS:
+        raise ConfigError("--point", "one of " + ", ".join(POINTS), point)
     problem = build(load_tiny(config, overrides, {"dtype": "float64"}))
     last = len(problem.model.stages()) - 1
     if last > 0:
@@ -275,19 +362,31 @@ def check_objective(config: str | Path, overrides: list[str] | None = None, seed
     n = min(data.n_train, max_samples)
     X = data.X_train[:n] if data.X_train is not None else None
     y = data.y_train[:n] if problem.model.batchable else data.y_train
-    names = list(problem.params.shapes)
+    names, regularized = list(problem.params.shapes), problem.model.regularized()
+    init = {k: problem.params.views[k].copy() for k in names}
+    points = {"init": init, "random": random_point(init, np.random.default_rng(seed))}
 
-    def fn(*tensors):
+    def total(*tensors):
         return objective(problem, dict(zip(names, tensors, strict=True)), X, y, True)[0]
 
-    point = [problem.params.views[k] for k in names]
     results = []
-    if mode in ("reverse", "all"):
-        results += check_grad(fn, point, name=problem.cfg.name, input_names=names,
-                              rng=np.random.default_rng(seed))
-    if mode in ("forward", "all"):
-        results += check_jvp(fn, point, name=problem.cfg.name, input_names=names,
-                             rng=np.random.default_rng(seed))
-    for r in results:
-        r.label = "x".join(map(str, r.shape))
+    for where in (("init", "random") if point == "both" else (point,)):
+        at = points[where]
+        results += _labelled(check(total, [at[k] for k in names], mode, seed=seed,
+                                   name=problem.cfg.name, input_names=names, **tolerances),
+                             where)
+        for col, reg, _ in (problem.smooth if regularized else []):   # alone, unweighted
+            results += _labelled(check(lambda *t, reg=reg: _block_sum(
+                reg, dict(zip(regularized, t, strict=True)), regularized),
+                [at[k] for k in regularized], mode, seed=seed, name=problem.cfg.name,
+                input_names=[f"{k} [{col}]" for k in regularized], **tolerances), where)
     return results, problem.formula
+
+
+def _labelled(results, where: str):
+    for r in results:
+        if not r.error:
+            r.label = "x".join(map(str, r.shape)) + f" at {where}"
+        else:
+            r.label = f"at {where} {r.label}".strip()
+    return results

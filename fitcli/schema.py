@@ -92,7 +92,8 @@ def json_schema() -> dict:
     num = _json_type(float)
     stop = {"iterations": {"type": "integer", "minimum": 1, "default": C.STOP_KEYS["iterations"]},
             "tol": {**num, "default": 0.0}, "rtol": {**num, "default": 0.0},
-            "time_limit": {"anyOf": [num, {"type": "null"}]}}
+            "time_limit": {"anyOf": [num, {"type": "null"}]},
+            "epochs": {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "null"}]}}
     weight = {"weight": num}
     models = reg["models"]
     # the model kinds' own names too (a name that is also global keeps the global's schema)
@@ -124,6 +125,8 @@ def json_schema() -> dict:
                 "checkpoint_every": {"type": "integer", "minimum": 1,
                                      "default": C.OUTPUT_KEYS["checkpoint_every"]},
                 "plot": {"type": "boolean", "default": True},
+                "eval_batch": {"type": "integer", "minimum": 1,
+                               "default": C.OUTPUT_KEYS["eval_batch"]},
                 "early_stopping": {"type": ["object", "null"], "additionalProperties": False,
                                    "properties": {
                     "metric": {"type": "string", "default": "val_loss"},

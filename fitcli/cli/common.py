@@ -10,7 +10,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from ..errors import FitcliError
 
@@ -160,18 +159,3 @@ def report_end(summary: dict, run_dir: Path | None, command: str = "train") -> N
                   f"(continue with: fitcli {command} --resume {run_dir})", soft_wrap=True)
         raise typer.Exit(130)
     out.print(f"run folder: {run_dir}")
-
-
-def render_checks(title: str, results) -> bool:
-    table = Table(title=title, show_lines=False)
-    for col in ("op", "input", "shapes", "method", "max abs err", "max rel err", "worst", ""):
-        table.add_column(col, justify="right" if "err" in col else "left")
-    for r in results:
-        mark = "[green]PASS[/green]" if r.passed else "[red]FAIL[/red]"
-        table.add_row(r.name, r.input, r.label, r.method, f"{r.max_abs_err:.2e}",
-                      f"{r.max_rel_err:.2e}", str(r.worst), mark)
-    out.print(table)
-    failed = [r for r in results if not r.passed]
-    for r in failed:
-        err.print(f"[red]FAIL[/red] {escape(r.failure_line())}", soft_wrap=True)
-    return not failed

@@ -31,7 +31,7 @@ def _fit(cfg, run_dir: Path, resume: Path | None, quiet: bool, command: str,
          output: Path | None = None) -> None:
     """Build, print the objective, run the one loop with a reporter, render the end."""
     from ..api import run
-    from ..problem import build
+    from ..problem import build, iteration_budgets
 
     try:
         problem = build(cfg)
@@ -46,8 +46,7 @@ def _fit(cfg, run_dir: Path, resume: Path | None, quiet: bool, command: str,
             if problem.data.X_train is not None else ""
         out.print(f"{what}: {run_dir}  ({problem.params.size} parameters, "
                   f"{cfg.resolved['optimizer']['type']}{staged}{samples})", markup=False)
-    total = sum(problem.model.stage_iterations() or
-                [cfg.stop["iterations"]] * len(problem.model.stages()))
+    total = sum(iteration_budgets(problem))
     reporter = Reporter(quiet, total, command)
     try:
         result = run(cfg, run_dir, problem=problem, callback=reporter, resume=resume,

@@ -4,7 +4,9 @@ families draw their cases from.
 Every module that defines primitives exposes ``gradcheck_cases(rng) -> list[Case]``:
 each case is a function of Tensors applying one primitive, with a point drawn from
 the op's domain (positive for log/sqrt, a gap from zero for div and from the kinks
-of abs/relu/clip, no ties for max/min). ``fitcli gradcheck --ops`` and the engine
+of abs/relu/clip, no ties for max/min) — except the cases marked ``kink``, which sit on
+a tie on purpose: there the rules' documented convention (½ each) is what central
+differences see. ``fitcli gradcheck --ops`` and the engine
 tests run them all (``fitcli.battery``).
 """
 
@@ -20,6 +22,7 @@ class Case:
     label: str                    # shapes / parameters, for the report
     fn: Callable                  # fn(*tensors) -> Tensor
     args: tuple                   # the point (float64 arrays)
+    kink: bool = False            # the point sits on a kink (e.g. ties): no second derivative
 
 
 def normal(rng, shape):

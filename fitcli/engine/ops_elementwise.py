@@ -312,4 +312,22 @@ def gradcheck_cases(rng) -> list[Case]:
                           (n(rng, sa), n(rng, sb))))
     cases += [Case("astype", C.label(s) + " -> float64", lambda a: astype(a, np.float64),
                    (n(rng, s),)) for s in few]
+    return cases + _tie_cases(rng)
+
+
+def _two_way_ties(rng, shape):
+    """a and b equal in about half the elements (and nowhere within FD reach otherwise)."""
+    a = rng.choice([-1.0, 1.0], shape) * rng.uniform(0.5, 2.0, shape)
+    return a, np.where(rng.random(shape) < 0.5, a, a + rng.choice([-0.5, 0.5], shape))
+
+
+def _tie_cases(rng) -> list[Case]:
+    """maximum/minimum at ties (README "Values at kinks": a tie splits the gradient evenly;
+    central differences across a two-way tie see the same ½), also against a broadcast 0
+    as relu-like code uses them."""
+    at_zero = np.array([[-1.0, 0.0, 2.0], [0.0, 3.0, -0.5]])
+    cases = []
+    for name, fn in (("maximum", maximum), ("minimum", minimum)):
+        cases.append(Case(name, "(4, 5) (4, 5) ties", fn, _two_way_ties(rng, (4, 5)), kink=True))
+        cases.append(Case(name, "(2, 3) () ties with 0", fn, (at_zero, np.zeros(())), kink=True))
     return cases

@@ -73,6 +73,9 @@ def gradcheck_cases(rng) -> list[Case]:
     """Vector, matrix and batched operands, with broadcast batch axes."""
     pairs = [((4,), (4,)), ((3, 4), (4,)), ((4,), (4, 5)), ((3, 4), (4, 5)), ((2, 3, 4), (4, 5)),
              ((2, 3, 4), (2, 4, 5)), ((1, 3, 4), (2, 4, 5)), ((2, 1, 3, 4), (3, 4, 2)),
-             ((2, 3, 4), (4,)), ((4,), (2, 4, 5))]
+             ((2, 3, 4), (4,)), ((4,), (2, 4, 5)),
+             # square: a transpose missing from a rule keeps the shapes right only here
+             ((4, 4), (4, 4)), ((2, 3, 3), (3, 3)), ((3, 3), (2, 3, 3)), ((3, 3), (3,)),
+             ((3,), (3, 3))]
     return [Case("matmul", C.label(a, b), matmul, (C.normal(rng, a), C.normal(rng, b)))
             for a, b in pairs]

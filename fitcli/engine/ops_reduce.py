@@ -199,5 +199,21 @@ def _reductions(rng, op, fn) -> list[Case]:
 
 def gradcheck_cases(rng) -> list[Case]:
     """Each reduction over several axes, with and without keepdims."""
-    return [c for name, fn in [("sum", sum), ("max", max), ("min", min), ("norm", norm),
-                               ("logsumexp", logsumexp)] for c in _reductions(rng, name, fn)]
+    cases = [c for name, fn in [("sum", sum), ("max", max), ("min", min), ("norm", norm),
+                                ("logsumexp", logsumexp)] for c in _reductions(rng, name, fn)]
+    for name, fn in (("max", max), ("min", min)):
+        cases += [Case(name, C.label((4, 5), axis=axis) + " ties",
+                       lambda a, fn=fn, axis=axis: fn(a, axis=axis), (_tied(rng, axis),),
+                       kink=True) for axis in (None, 0, 1)]
+    return cases
+
+
+def _tied(rng, axis):
+    """A (4, 5) point whose maximum and minimum along ``axis`` (over all: None) are each
+    tied twice: central differences see the documented ½ share."""
+    x = rng.standard_normal((4, 5))
+    x = (x.reshape(1, -1) if axis is None else np.moveaxis(x, axis, -1)).copy()
+    top = np.argsort(x, axis=-1)
+    np.put_along_axis(x, top[..., -2:-1], np.take_along_axis(x, top[..., -1:], -1), -1)
+    np.put_along_axis(x, top[..., 1:2], np.take_along_axis(x, top[..., :1], -1), -1)
+    return x.reshape(4, 5) if axis is None else np.moveaxis(x, -1, axis)

@@ -27,7 +27,7 @@ from scipy import ndimage
 from .. import engine as fe
 from ..engine import Tensor
 from ..engine.extend import Case, primitive
-from .kernels import Kernel, box, gaussian, motion
+from .kernels import Kernel, box, from_array, gaussian, motion
 
 BOUNDARIES = ("periodic", "symmetric")
 METHODS = ("auto", "separable", "direct", "fft")
@@ -234,4 +234,18 @@ def gradcheck_cases(rng: np.random.Generator) -> list[Case]:
         for shape in [(7, 9), (6, 5, 3), (5, 6)]:
             cases.append(Case("blur", f"{shape} {label}", lambda x, op=op: blur(x, op),
                               (rng.standard_normal(shape),)))
+    # a kernel that is not point-symmetric: for h(−x) = h(x) the adjoint's flip (direct)
+    # or conjugate spectrum (fft) changes nothing, so a dropped one would pass
+    asymmetric = from_array(ASYMMETRIC, "asymmetric")
+    for boundary in ("periodic", "symmetric"):
+        for method in ("direct", "fft"):
+            op = Blur(asymmetric, boundary, method)
+            for shape in [(7, 9), (6, 8, 2)]:
+                cases.append(Case("blur", f"{shape} asymmetric {method} {boundary}",
+                                  lambda x, op=op: blur(x, op), (rng.standard_normal(shape),)))
     return cases
+
+
+ASYMMETRIC = np.array([[0.0, 0.1, 0.0, 0.0, 0.05],
+                       [0.3, 0.0, 0.2, 0.0, 0.0],
+                       [0.0, 0.0, 0.6, 0.1, 0.0]])

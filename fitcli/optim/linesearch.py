@@ -12,7 +12,10 @@ Along x(t) = x + t d (projected onto a box when ``project`` is given) with
 
 A non-finite loss at a trial point counts as "too far": the search backs off. Every
 search is bounded in evaluations; a failed search returns ``ok=False`` with a message
-saying why, and the caller stops the fit with it.
+saying why, and the caller stops the fit with it. A search that fails because no
+decrease is measurable — the predicted decrease |φ'(0)|·t, or every change |φ(t) − φ(0)|
+the search saw, is within the rounding of the loss (:func:`rounding_level`) — is a
+convergence, not a failure: ``converged=True`` and a message starting "converged:".
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ class LineResult:
     x: np.ndarray | None
     nfev: int
     message: str = ""
+    converged: bool = False   # failed only because no decrease is measurable (see module)
 
 
 def _point(x: np.ndarray, t: float, d: np.ndarray, project: Callable | None) -> np.ndarray:
@@ -66,11 +70,12 @@ def armijo(closure: Closure, x: np.ndarray, f0: float, dphi0: float, d: np.ndarr
         return LineResult(False, 0.0, f0, None, None, 0,
                           "armijo line search: not a descent direction")
     ref = f0 if f_ref is None else max(f_ref, f0)
-    t = float(t0)
+    t, change = float(t0), np.inf
     for nfev in range(1, max_evals + 1):
         xt = _point(x, t, d, project)
         f, g = closure(xt)
         f = _finite(f)
+        change = _change(f, f0, change)
         decrease = c1 * (t * dphi0 if project is None else float(np.dot(g0, xt - x)))
         if f <= ref + decrease and np.isfinite(np.dot(g, g)):
             return LineResult(True, t, f, g, xt, nfev)
@@ -81,19 +86,39 @@ def armijo(closure: Closure, x: np.ndarray, f0: float, dphi0: float, d: np.ndarr
         else:
             t *= 0.5                       # non-finite, or a non-monotone miss: halve
         if t * float(np.max(np.abs(d))) < 1e-16 * max(1.0, float(np.max(np.abs(x)))):
-            return LineResult(False, t, f0, None, None, nfev,
-                              "armijo line search failed: the step no longer changes x at "
-                              "machine precision (converged to rounding?)")
-    return LineResult(False, t, f0, None, None, max_evals,
-                      f"armijo line search failed: no sufficient decrease after {max_evals} "
-                      f"evaluations (last step {t:.3g}){_rounding(f0, dphi0, t0)}")
+            return _failed("armijo", "the step no longer changes x at machine precision",
+                           f0, dphi0, t0, change, x, t, nfev)
+    return _failed("armijo", f"no sufficient decrease after {max_evals} evaluations (last "
+                   f"step {t:.3g})", f0, dphi0, t0, change, x, t, max_evals)
 
 
-def _rounding(f0: float, dphi0: float, t0: float) -> str:
-    """A note when the decrease a search could hope for is below the rounding of the loss."""
-    if abs(dphi0) * max(t0, 1.0) <= 1e-10 * max(abs(f0), 1e-300):
-        return " (the predicted decrease is below the rounding of the loss: converged to rounding)"
-    return ""
+def rounding_level(f0: float, dtype) -> float:
+    """The smallest change of the loss that is not rounding noise: 1e-10·|f| in float64
+    (a mean over many samples carries more than one ulp of error), 100 ulps in float32."""
+    return max(1e-10, 100 * float(np.finfo(dtype).eps)) * max(abs(f0), 1e-300)
+
+
+def _failed(name: str, why: str, f0: float, dphi0: float, t0: float, change: float,
+            x: np.ndarray, t: float, nfev: int) -> LineResult:
+    """A failed search: a convergence when no decrease is measurable (``change``: the
+    largest |φ(t) − φ(0)| over the finite trials, inf when none was finite)."""
+    level = rounding_level(f0, x.dtype)
+    predicted = abs(dphi0) * max(t0, 1.0)
+    if predicted <= level or change <= level:
+        what = (f"predicted decrease {predicted:.3g}" if predicted <= level
+                else f"largest change seen {change:.3g}")
+        return LineResult(False, t, f0, None, None, nfev,
+                          f"converged: no decrease possible at rounding level ({what} <= "
+                          f"{level:.3g}, the rounding level of the loss {f0:.6g})",
+                          converged=True)
+    return LineResult(False, t, f0, None, None, nfev, f"{name} line search failed: {why}")
+
+
+def _change(f: float, f0: float, change: float) -> float:
+    """The running max of |φ(t) − φ(0)| over finite trials (inf until one is finite)."""
+    if not np.isfinite(f):
+        return change
+    return abs(f - f0) if not np.isfinite(change) else max(change, abs(f - f0))
 
 
 def cubic_min(t1: float, f1: float, g1: float, t2: float, f2: float, g2: float,
@@ -123,14 +148,16 @@ def cubic_min(t1: float, f1: float, g1: float, t2: float, f2: float, g2: float,
 class _Phi:
     """φ(t) with its derivative; remembers each evaluated point for the caller."""
 
-    def __init__(self, closure, x, d, t0):
+    def __init__(self, closure, x, d, t0, f0):
         self.closure, self.x, self.d, self.nfev, self.t0 = closure, x, d, 0, t0
+        self.f0, self.change = f0, np.inf
 
     def __call__(self, t: float):
         xt = _point(self.x, t, self.d, None)
         f, g = self.closure(xt)
         self.nfev += 1
         f = _finite(f)
+        self.change = _change(f, self.f0, self.change)
         dphi = float(np.dot(g, self.d))
         if not np.isfinite(dphi):
             f, dphi = np.inf, np.nan
@@ -148,7 +175,7 @@ def wolfe(closure: Closure, x: np.ndarray, f0: float, g0: np.ndarray, dphi0: flo
     if not dphi0 < 0:
         return LineResult(False, 0.0, f0, None, None, 0,
                           "wolfe line search: not a descent direction")
-    phi = _Phi(closure, x, d, float(t0))
+    phi = _Phi(closure, x, d, float(t0), f0)
     prev = [0.0, f0, dphi0, g0, x]
     cur = phi(float(t0))
     bracket = None
@@ -208,9 +235,8 @@ def _zoom(phi: _Phi, bracket: list, f0: float, dphi0: float, c1: float, c2: floa
     if best[0] > 0 and best[1] <= f0 + c1 * best[0] * dphi0:
         return LineResult(True, best[0], best[1], best[3], best[4], phi.nfev,
                           "wolfe: curvature condition not met, sufficient decrease accepted")
-    return LineResult(False, best[0], f0, None, None, phi.nfev,
-                      f"wolfe line search failed: no sufficient decrease after {phi.nfev} "
-                      f"evaluations{_rounding(f0, dphi0, phi.t0)}")
+    return _failed("wolfe", f"no sufficient decrease after {phi.nfev} evaluations", f0, dphi0,
+                   phi.t0, phi.change, phi.x, best[0], phi.nfev)
 
 
 def estimate_lipschitz(closure: Closure, x: np.ndarray, g: np.ndarray) -> tuple[float, int]:

@@ -134,7 +134,8 @@ def test_list_and_schema(config):
 def test_gradcheck_config(config):
     r = invoke("gradcheck", config)
     assert r.exit_code == 0, r.output
-    assert "4 passed, 0 failed" in r.stdout and "W1" in r.stdout
+    # 4 blocks and the l2 term alone on each, at the initial and a random point
+    assert "16 passed, 0 failed" in r.stdout and "W1" in r.stdout
     assert invoke("gradcheck").exit_code == 2
 
 

@@ -1,10 +1,15 @@
-"""Gradient checks the op battery (fitcli/engine/cases.py, fitcli/operators/cases.py) misses.
+"""The battery's cases at ties, square matmuls and asymmetric blur kernels, and the values
+around them that a gradient check cannot see.
+
+The cases themselves live in the battery (``gradcheck_cases`` of ops_elementwise,
+ops_reduce, ops_linalg and operators/blur), so ``fitcli gradcheck --ops`` and
+tests/engine/test_ops.py (VJPs), test_forward.py (JVPs) run them:
 
 - max/min/maximum/minimum at ties. README "Values at kinks": ties split the gradient
   evenly. For a two-way tie central differences see the same ½ (one side moves the
   output, the other does not), so check_grad/check_jvp apply directly; for a k-way tie
-  of a reduction the documented share is 1/k, tested by value, and the JVP must be the
-  same linear map (⟨u, J v⟩ = ⟨Jᵀu, v⟩).
+  of a reduction the documented share is 1/k, tested here by value, and the JVP must be
+  the same linear map (⟨u, J v⟩ = ⟨Jᵀu, v⟩).
 - a square matmul: a transpose missing from a rule keeps the shapes right only there.
 - the FFT blur path with a kernel that is not point-symmetric: the adjoint correlates
   with the conjugate spectrum, and for h(−x) = h(x) a dropped conj() changes nothing.
@@ -16,9 +21,11 @@ import numpy as np
 import pytest
 
 import fitcli.engine as fe
+from fitcli.battery import all_cases
 from fitcli.engine import Tensor
 from fitcli.engine.gradcheck import check_grad, check_jvp
 from fitcli.operators import Blur, blur, from_array
+from fitcli.operators.blur import ASYMMETRIC
 
 
 def assert_checks(f, args, name):
@@ -35,6 +42,24 @@ def vjp(f, args, u):
 
 def jvp(f, args, tangents):
     return fe.jvp(f, tuple(args), tuple(tangents))[1]
+
+
+# -- the cases are in the battery -------------------------------------------------------------
+@pytest.mark.parametrize("op, label", [
+    ("maximum", "(4, 5) (4, 5) ties"), ("minimum", "(4, 5) (4, 5) ties"),
+    ("maximum", "(2, 3) () ties with 0"), ("minimum", "(2, 3) () ties with 0"),
+    *[(fn, f"(4, 5) axis={axis} ties") for fn in ("max", "min") for axis in (None, 0, 1)],
+    *[("matmul", lab) for lab in ("(4, 4) (4, 4)", "(2, 3, 3) (3, 3)", "(3, 3) (2, 3, 3)",
+                                  "(3, 3) (3,)", "(3,) (3, 3)")],
+    *[("blur", f"{shape} asymmetric {method} {boundary}") for shape in ((7, 9), (6, 8, 2))
+      for method in ("direct", "fft") for boundary in ("periodic", "symmetric")]])
+def test_the_battery_holds_the_case(op, label):
+    (case,) = [c for c in all_cases(0) if c.op == op and c.label == label]
+    if "ties" in label:   # really at a tie: the stencil straddles the kink
+        a = case.args
+        assert np.any(a[0] == a[1]) if len(a) == 2 else len(np.unique(a[0])) < a[0].size
+        assert any(r.kinks for r in check_grad(case.fn, case.args))
+    assert_checks(case.fn, case.args, f"{op} {label}")
 
 
 # -- ties ------------------------------------------------------------------------------------
@@ -62,36 +87,6 @@ def test_elementwise_extreme_at_ties(fn):
     np.testing.assert_allclose(jvp(f, [a, b], [ta, tb])[tie], 0.5 * (ta + tb)[tie])
 
 
-@pytest.mark.parametrize("fn", ["maximum", "minimum"])
-def test_elementwise_extreme_tie_with_broadcast_scalar(fn):
-    # relu-like use: maximum(x, 0) with x exactly 0 in places; the scalar side gets the rest
-    x = np.array([[-1.0, 0.0, 2.0], [0.0, 3.0, -0.5]])
-    assert_checks(lambda a, b: getattr(fe, fn)(a, b), [x, np.zeros(())], f"{fn}(x, 0)")
-
-
-def two_way_reduction_ties(rng, shape, axis):
-    """Random entries, with the extreme of every slice along ``axis`` tied twice."""
-    x = rng.standard_normal(shape)
-    x = np.moveaxis(x, axis, -1).copy()
-    top = np.argsort(x, axis=-1)
-    hi, lo = top[..., -1:], top[..., :1]
-    np.put_along_axis(x, top[..., -2:-1], np.take_along_axis(x, hi, -1), -1)  # max tied
-    np.put_along_axis(x, top[..., 1:2], np.take_along_axis(x, lo, -1), -1)    # min tied
-    return np.moveaxis(x, -1, axis)
-
-
-@pytest.mark.parametrize("fn", ["max", "min"])
-@pytest.mark.parametrize("axis", [None, 0, 1])
-def test_reduction_two_way_ties(fn, axis):
-    rng = np.random.default_rng(3)
-    x = two_way_reduction_ties(rng, (4, 5), 0 if axis is None else axis)
-    if axis is None:
-        x = np.sort(x.ravel())
-        x[-2], x[1] = x[-1], x[0]
-        x = rng.permutation(x).reshape(4, 5)
-    assert_checks(lambda a: getattr(fe, fn)(a, axis=axis), [x], f"{fn} axis={axis} ties")
-
-
 @pytest.mark.parametrize("fn, pick", [("max", np.max), ("min", np.min)])
 @pytest.mark.parametrize("keepdims", [False, True])
 def test_reduction_k_way_ties_share_evenly(fn, pick, keepdims):
@@ -112,21 +107,7 @@ def test_reduction_k_way_ties_share_evenly(fn, pick, keepdims):
     assert float(np.sum(u * t)) == pytest.approx(float(np.sum(g * v)), rel=1e-13)
 
 
-# -- square matmul ---------------------------------------------------------------------------
-@pytest.mark.parametrize("sa, sb", [((4, 4), (4, 4)), ((2, 3, 3), (3, 3)), ((3, 3), (2, 3, 3)),
-                                    ((3, 3), (3,)), ((3,), (3, 3))])
-def test_square_matmul(sa, sb):
-    rng = np.random.default_rng(5)
-    assert_checks(fe.matmul, [rng.standard_normal(sa), rng.standard_normal(sb)],
-                  f"matmul {sa}@{sb}")
-
-
 # -- FFT blur with an asymmetric kernel ------------------------------------------------------
-ASYMMETRIC = np.array([[0.0, 0.1, 0.0, 0.0, 0.05],
-                       [0.3, 0.0, 0.2, 0.0, 0.0],
-                       [0.0, 0.0, 0.6, 0.1, 0.0]])
-
-
 @pytest.mark.parametrize("boundary", ["periodic", "symmetric"])
 @pytest.mark.parametrize("shape", [(7, 9), (6, 8, 2)])
 def test_fft_blur_with_a_kernel_that_is_not_point_symmetric(boundary, shape):

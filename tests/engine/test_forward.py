@@ -21,7 +21,10 @@ def test_jvp_against_finite_differences(case):
         assert r.passed, r.failure_line()
 
 
-@pytest.mark.parametrize("case", CASES[::3], ids=[f"{c.op}[{c.label}]" for c in CASES[::3]])
+SMOOTH = [c for c in CASES if not c.kink][::3]   # at a kink there is no Hessian to compare
+
+
+@pytest.mark.parametrize("case", SMOOTH, ids=[f"{c.op}[{c.label}]" for c in SMOOTH])
 def test_hvp_against_differences_of_the_gradient(case):
     # φ(x) = ⟨u, f(x, ...)⟩ in the case's first input: H v vs (∇φ(x+εv) − ∇φ(x−εv)) / 2ε
     rng = np.random.default_rng(1)
