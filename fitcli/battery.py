@@ -28,6 +28,7 @@ EXTENSIONS = (
     "fitcli.operators.sampling",
     "fitcli.operators.differences",
     "fitcli.models.rnn.cells",
+    "fitcli.models.rnn.lstm",
     "fitcli.operators.warp",
     "fitcli.models.registration.fields",
 )

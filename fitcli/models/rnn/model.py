@@ -36,7 +36,8 @@ from ...data.sequences import load_sequences
 from ...engine import Tensor
 from ...errors import ConfigError
 from ..base import Model, check_choice
-from .cells import elman_step, gru_pointwise, lstm_pointwise, rnn_affine
+from .cells import elman_step, gru_step
+from .lstm import lstm_step
 from .outputs import save_rnn_outputs, sequence_metrics
 
 __all__ = ["GATES", "RNN"]
@@ -163,15 +164,10 @@ class RNN(Model):
             h = elman_step(x, state, W, U, b)
             return h, h
         if self.cell == "gru":
-            a = fe.matmul(x, W) + b
-            u = fe.matmul(state, U) + params[f"c{layer}"]
-            h = gru_pointwise(a, u, state)
+            h = gru_step(x, state, W, U, b, params[f"c{layer}"])
             return h, h
-        H = self.hidden
-        h_prev = state[:, :H]
-        c_prev = state[:, H:]
-        record = lstm_pointwise(rnn_affine(x, h_prev, W, U, b), c_prev)
-        return record, record[:, :H]
+        record = lstm_step(x, state, W, U, b)
+        return record, record[:, :self.hidden]
 
     def run(self, params: Mapping[str, Tensor], inputs, state=None):
         """Unroll over the inputs: the top layer's outputs per step and the final states.
