@@ -6,9 +6,11 @@
   h = o tanh(c').
 * ``lstm_step(x, [h, c], W, U, b)`` — the whole step (one matmul for all four
   gates, x W + h U + b, then the pointwise part) as one node, record in, record
-  out: what the model uses.
+  out.
+* ``lstm_layer(X, [h, c], W, U, b, bptt=0)`` — every step of a sequence as one
+  node (the records of all steps out): what the model uses.
 
-Both are ``saves`` primitives: the forward activates the gate buffer it
+All are ``saves`` primitives: the forward activates the gate buffer it
 allocated in place and hands the backward the gates S = [i, f, g, o] and
 tanh c'; the VJPs recompute nothing and compute the shared ∂/∂z once per node.
 """
@@ -22,22 +24,25 @@ from fitcli.engine.extend import Case, on, primitive, tsum
 
 from .cells import _affine, _affine_jvp, _cols, _PerNode, _sigmoid, rnn_affine
 
-__all__ = ["gradcheck_cases", "lstm_pointwise", "lstm_step"]
+__all__ = ["gradcheck_cases", "lstm_layer", "lstm_pointwise", "lstm_step"]
 
 
 # -- LSTM: gates z (N, 4H) [i, f, g, o], state [h, c] (N, 2H) -> [h', c'] (N, 2H) -------------
-def _lstm_gates(z, c):
+def _lstm_gates(z, c, rec=None, tc=None):
     """Activate the pre-activations z (N, 4H) in place; the record [o tanh c', c'] (N, 2H)
-    and the saved (S, tanh c'). ``z`` must be a buffer the caller owns."""
+    and the saved (S, tanh c'), written into ``rec`` and ``tc`` when given. ``z`` must be
+    a buffer the caller owns."""
     H = c.shape[-1]
-    _sigmoid(z[:, :2 * H], out=z[:, :2 * H])
-    np.tanh(z[:, 2 * H:3 * H], out=z[:, 2 * H:3 * H])
-    _sigmoid(z[:, 3 * H:], out=z[:, 3 * H:])
-    rec = np.empty((z.shape[0], 2 * H), dtype=z.dtype)
+    g = np.tanh(z[:, 2 * H:3 * H])
+    _sigmoid(z, out=z)            # all of z: a contiguous pass beats three strided ones
+    z[:, 2 * H:3 * H] = g
+    if rec is None:
+        rec = np.empty((z.shape[0], 2 * H), dtype=z.dtype)
     cn = rec[:, H:]
     np.multiply(z[:, H:2 * H], c, out=cn)                     # c' = f c + i g
-    cn += z[:, :H] * z[:, 2 * H:3 * H]
-    tc = np.tanh(cn)
+    g *= z[:, :H]
+    cn += g
+    tc = np.tanh(cn, out=tc)
     np.multiply(z[:, 3 * H:], tc, out=rec[:, :H])             # h' = o tanh c'
     return rec, (z, tc)
 
@@ -163,6 +168,95 @@ def lstm_step(x, state, W, U, b) -> fe.Tensor:
     return fe.apply(lstm_step_op, x, state, W, U, b)
 
 
+# -- LSTM layer: every step of a sequence as one node --------------------------------------
+# Per-step nodes pay at every step two weight-gradient products with the batch as inner
+# dimension and the engine's accumulation of them; over the whole sequence the input
+# projection, ∂/∂W, ∂/∂U and ∂/∂b are one matmul (or sum) each, as by hand.
+def _lstm_layer(X, s0, W, U, b, bptt=0):
+    T, N, D = X.shape
+    H = U.shape[0]
+    G = (X.reshape(T * N, D) @ W).reshape(T, N, 4 * H)      # ours: activated in place
+    G += b
+    Y = np.empty((T, N, 2 * H), dtype=G.dtype)              # the records [h, c] of all steps
+    TC = np.empty((T, N, H), dtype=G.dtype)
+    s = s0
+    for t in range(T):
+        z = G[t]
+        z += s[:, :H] @ U
+        _lstm_gates(z, s[:, H:], Y[t], TC[t])
+        s = Y[t]
+    return Y, (G, TC, Y)
+
+
+def _lstm_layer_grads(gY, saved, X, s0, W, U, b, bptt=0):
+    """∂/∂z of every step (T·N, 4H), the previous states (T·N, H) and ∂/∂s0 (N, 2H): the
+    BPTT loop of :func:`_lstm_grads`; truncated BPTT drops the state cotangent before
+    every ``bptt``-th step (where the per-step model detaches the state)."""
+    G, TC, Y = saved
+    T, N, _ = G.shape
+    H = TC.shape[-1]
+    dZ = np.empty_like(G)
+    gs = np.zeros((N, 2 * H), dtype=G.dtype)                # ∂L/∂[h, c] of the current step
+    for t in range(T - 1, -1, -1):
+        gs += gY[t]
+        prev = s0 if t == 0 else Y[t - 1]
+        dz, dcf = _lstm_grads(gs, (G[t], TC[t]), prev[:, H:])
+        dZ[t] = dz
+        if bptt and t and t % bptt == 0:
+            gs[...] = 0.0
+        else:
+            np.matmul(dz, U.T, out=gs[:, :H])
+            gs[:, H:] = dcf
+    Hprev = np.concatenate([s0[None, :, :H], Y[:-1, :, :H]]).reshape(T * N, H)
+    return dZ.reshape(T * N, 4 * H), Hprev, gs
+
+
+_layer_memo = _PerNode(_lstm_layer_grads)
+
+
+def _layer_vjp(i):
+    def vjp(g, saved, X, s0, W, U, b, bptt=0):
+        dZ, Hprev, ds0 = _layer_memo(g, saved, X, s0, W, U, b, bptt)
+        if i == 0:                                          # ∂/∂X = dZ Wᵀ
+            return (dZ @ W.T).reshape(X.shape)
+        if i == 1:
+            return ds0
+        if i == 2:                                          # ∂/∂W = Σ_t x_tᵀ dz_t
+            return X.reshape(-1, X.shape[-1]).T @ dZ
+        if i == 3:                                          # ∂/∂U = Σ_t h_{t−1}ᵀ dz_t
+            return Hprev.T @ dZ
+        return dZ.sum(axis=0)                               # ∂/∂b = Σ dz
+    return vjp
+
+
+def _lstm_layer_jvp(t, out, X, s0, W, U, b, bptt=0):
+    # step by step with the step's rule (forward mode is for Hessian-vector products)
+    tX, ts = t[0], t[1]
+    steps, s = [], s0
+    for k in range(X.shape[0]):
+        if bptt and k and k % bptt == 0:
+            ts = None                                       # detached: no tangent flows on
+        tk = (on(tX, lambda d, k=k: d[k]), ts, *t[2:])
+        ts = (fe.Tensor(np.zeros(out.shape[1:], out.dtype)) if all(d is None for d in tk)
+              else _lstm_step_jvp(tk, out[k], X[k], s, W, U, b))
+        steps.append(ts)
+        s = out[k]
+    return fe.stack(steps, axis=0)
+
+
+lstm_layer_op = primitive(
+    "lstm_layer", _lstm_layer, tuple(_layer_vjp(i) for i in range(5)), jvp=_lstm_layer_jvp,
+    saves=True, doc="LSTM over a sequence: X (T, N, D), state [h, c] (N, 2H), W (D, 4H), "
+                    "U (H, 4H), b (4H,) -> records [h_t, c_t] (T, N, 2H); bptt: truncation")
+
+
+def lstm_layer(X, state, W, U, b, bptt: int = 0) -> fe.Tensor:
+    """All steps of one LSTM layer as one graph node: the records [h_t, c_t] (T, N, 2H)
+    of the time-major inputs X (T, N, D) from the record ``state`` (N, 2H). ``bptt`` > 0
+    stops the gradient through the state before every bptt-th step (truncated BPTT)."""
+    return fe.apply(lstm_layer_op, X, state, W, U, b, bptt=int(bptt))
+
+
 def gradcheck_cases(rng: np.random.Generator) -> list[Case]:
     """Both LSTM primitives on tiny and small shapes (float64), every input differentiated."""
     n = rng.standard_normal
@@ -173,4 +267,9 @@ def gradcheck_cases(rng: np.random.Generator) -> list[Case]:
                           (2 * n((N, 4 * H)), n((N, H)))))
         cases.append(Case("lstm_step", f"N={N} D={D} H={H}", lstm_step,
                           (n((N, D)), n((N, 2 * H)), n((D, 4 * H)), n((H, 4 * H)), n(4 * H))))
+    # (truncated BPTT is no derivative: the model's tests check it against detached steps)
+    for T, N, D, H in [(1, 1, 1, 1), (4, 3, 2, 2), (5, 2, 3, 3)]:
+        cases.append(Case("lstm_layer", f"T={T} N={N} D={D} H={H}", lstm_layer,
+                          (n((T, N, D)), n((N, 2 * H)), n((D, 4 * H)), n((H, 4 * H)),
+                           n(4 * H))))
     return cases

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import fitcli.engine as fe
 from fitcli.data.base import DataContext
 from fitcli.data.sequences import load_sequences
 from fitcli.losses import LOSSES
@@ -58,3 +59,36 @@ class _Proxy:
 
     def __getattr__(self, name):
         return self._replace.get(name) or getattr(self._module, name)
+
+
+@pytest.mark.parametrize("bptt", [0, 2, 3])
+def test_lstm_layer_equals_its_steps_with_truncation(bptt):
+    # the one-node layer against the per-step primitive, the state detached before
+    # every bptt-th step: the same records and the same gradients
+    rng = np.random.default_rng(3)
+    T, N, D, H = 7, 3, 2, 4
+    X, s0 = rng.standard_normal((T, N, D)), rng.standard_normal((N, 2 * H))
+    arrays = [rng.standard_normal(s) for s in ((D, 4 * H), (H, 4 * H), (4 * H,))]
+    seed = rng.standard_normal((T, N, 2 * H))
+
+    def run(layer):
+        Xt = fe.Tensor(X, requires_grad=True)
+        st = fe.Tensor(s0, requires_grad=True)
+        ws = [fe.Tensor(a, requires_grad=True) for a in arrays]
+        if layer:
+            out = lstm.lstm_layer(Xt, st, *ws, bptt=bptt)
+        else:
+            s, steps = st, []
+            for t in range(T):
+                if bptt and t and t % bptt == 0:
+                    s = s.detach()
+                s = lstm.lstm_step(Xt[t], s, *ws)
+                steps.append(s)
+            out = fe.stack(steps, axis=0)
+        fe.sum(out * seed).backward()
+        return out.data, [Xt.grad, st.grad] + [w.grad for w in ws]
+
+    (a, ga), (b, gb) = run(True), run(False)
+    np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)
+    for x, y in zip(ga, gb, strict=True):
+        np.testing.assert_allclose(x, y, rtol=1e-11, atol=1e-13)
