@@ -29,6 +29,7 @@ EXTENSIONS = (
     "fitcli.operators.differences",
     "fitcli.models.rnn.cells",
     "fitcli.models.rnn.lstm",
+    "fitcli.models.rnn.gru",
     "fitcli.operators.warp",
     "fitcli.models.registration.fields",
 )

@@ -10,8 +10,9 @@ restarting from a detached copy of the state: values flow on, gradients do
 not reach further back than N steps. ``clip`` rescales the gradient to at most
 that norm (:meth:`RNN.clip_grad`).
 
-Cells (all gates in one matmul; fused step primitives from ``cells``, and for the LSTM
-one node per layer, ``lstm.lstm_layer``, which truncates BPTT itself):
+Cells (all gates in one matmul; fused step primitives from ``cells``, and for the GRU
+and LSTM one node per layer, ``gru.gru_layer``, ``lstm.lstm_layer``, which truncate
+BPTT themselves):
 
 * elman: h' = tanh(x W + h U + b), U initialised orthogonal;
 * gru:   r, z = σ(·), n = tanh(x W_n + b_n + r (h U_n + c_n)), h' = (1 − z) n + z h;
@@ -38,6 +39,7 @@ from ...engine import Tensor
 from ...errors import ConfigError
 from ..base import Model, check_choice
 from .cells import elman_step, gru_step
+from .gru import gru_layer
 from .lstm import lstm_layer, lstm_step
 from .outputs import save_rnn_outputs, sequence_metrics
 
@@ -173,17 +175,21 @@ class RNN(Model):
         """Unroll over the inputs: the top layer's outputs per step and the final states.
 
         Returns ``(outputs, states)``: the outputs of the T steps — a list of T tensors
-        (N, H), or for the LSTM (whose layers are single nodes, :func:`lstm_layer`) one
-        time-major tensor (T, N, H) — and one state per layer.
+        (N, H), or for the GRU and LSTM (whose layers are single nodes, :func:`gru_layer`,
+        :func:`lstm_layer`) one time-major tensor (T, N, H) — and one state per layer.
         """
         dtype = params["Wy"].dtype
         xs = self._step_inputs(inputs, dtype)
         states = self.initial_state(xs.shape[1], dtype) if state is None else list(state)
         for layer in range(self.layers):
+            W, U, b = params[f"W{layer}"], params[f"U{layer}"], params[f"b{layer}"]
             if self.cell == "lstm":
-                W, U, b = params[f"W{layer}"], params[f"U{layer}"], params[f"b{layer}"]
                 records = lstm_layer(xs, states[layer], W, U, b, bptt=self.bptt)
                 states[layer], xs = records[-1], records[:, :, :self.hidden]
+                continue
+            if self.cell == "gru":
+                hs = gru_layer(xs, states[layer], W, U, b, params[f"c{layer}"], bptt=self.bptt)
+                states[layer], xs = hs[-1], hs
                 continue
             s, outs = states[layer], []
             for t, x in enumerate(xs):

@@ -11,7 +11,7 @@ from fitcli.data.base import DataContext
 from fitcli.data.sequences import load_sequences
 from fitcli.losses import LOSSES
 from fitcli.models.base import ParamVector
-from fitcli.models.rnn import RNN, cells, lstm
+from fitcli.models.rnn import RNN, cells, gru, lstm
 
 
 def _model(cell):
@@ -61,28 +61,37 @@ class _Proxy:
         return self._replace.get(name) or getattr(self._module, name)
 
 
+LAYERS = {  # cell: (layer, step, gates G, state width / H, bias vectors)
+    "lstm": (lstm.lstm_layer, lstm.lstm_step, 4, 2, 1),
+    "gru": (gru.gru_layer, cells.gru_step, 3, 1, 2),
+}
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
 @pytest.mark.parametrize("bptt", [0, 2, 3])
-def test_lstm_layer_equals_its_steps_with_truncation(bptt):
+def test_layer_equals_its_steps_with_truncation(cell, bptt):
     # the one-node layer against the per-step primitive, the state detached before
-    # every bptt-th step: the same records and the same gradients
+    # every bptt-th step: the same states and the same gradients
+    layer_fn, step_fn, G, width, biases = LAYERS[cell]
     rng = np.random.default_rng(3)
     T, N, D, H = 7, 3, 2, 4
-    X, s0 = rng.standard_normal((T, N, D)), rng.standard_normal((N, 2 * H))
-    arrays = [rng.standard_normal(s) for s in ((D, 4 * H), (H, 4 * H), (4 * H,))]
-    seed = rng.standard_normal((T, N, 2 * H))
+    X, s0 = rng.standard_normal((T, N, D)), rng.standard_normal((N, width * H))
+    shapes = [(D, G * H), (H, G * H)] + [(G * H,)] * biases
+    arrays = [rng.standard_normal(s) for s in shapes]
+    seed = rng.standard_normal((T, N, width * H))
 
     def run(layer):
         Xt = fe.Tensor(X, requires_grad=True)
         st = fe.Tensor(s0, requires_grad=True)
         ws = [fe.Tensor(a, requires_grad=True) for a in arrays]
         if layer:
-            out = lstm.lstm_layer(Xt, st, *ws, bptt=bptt)
+            out = layer_fn(Xt, st, *ws, bptt=bptt)
         else:
             s, steps = st, []
             for t in range(T):
                 if bptt and t and t % bptt == 0:
                     s = s.detach()
-                s = lstm.lstm_step(Xt[t], s, *ws)
+                s = step_fn(Xt[t], s, *ws)
                 steps.append(s)
             out = fe.stack(steps, axis=0)
         fe.sum(out * seed).backward()
