@@ -28,6 +28,8 @@ EXTENSIONS = (
     "fitcli.operators.sampling",
     "fitcli.operators.differences",
     "fitcli.models.rnn.cells",
+    "fitcli.models.rnn.lstm",
+    "fitcli.models.rnn.gru",
     "fitcli.operators.warp",
     "fitcli.models.registration.fields",
 )

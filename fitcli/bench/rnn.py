@@ -1,6 +1,6 @@
 """RNN benchmark: one BPTT gradient step through the engine against numpy by hand, and memory.
 
-Run ``python -m fitcli.bench.rnn [--quick]``.
+Run ``python -m fitcli.bench.rnn [--quick] [--cells]`` (``--cells``: table 3 alone).
 
 1. Time of one loss+gradient evaluation of an Elman RNN (hidden 128, input 16,
    batch 32, T = 100, readout at every step, MSE, float64) through the engine
@@ -12,6 +12,13 @@ Run ``python -m fitcli.bench.rnn [--quick]``.
    hidden states, N·H·T numbers) and against the numpy-by-hand step (which
    keeps states, their cotangents and the pre-activation gradients) — it
    should grow linearly in T.
+3. Per cell (elman, gru, lstm; hidden 128, batch 32, one layer) on two settings —
+   ``char``: a character model (64 one-hot symbols, T = 64, readout at every step,
+   softmax cross-entropy) and ``adding``: the adding problem at T = 200 (readout
+   last, MSE) — the engine's ms per loss+gradient (≈ one update) and per loss
+   alone (CPU time: steadier on a shared machine; one BLAS thread assumed), their
+   ratio, and the hand-written numpy of :mod:`.rnn_hand` (input
+   projection and weight gradients in one matmul each, gates kept) as yardstick.
 """
 
 from __future__ import annotations
@@ -25,10 +32,14 @@ import numpy as np
 import fitcli.engine as fe
 
 from ..data.base import Dataset
+from ..losses import Logistic
 from ..models.base import ParamVector
 from ..models.rnn import RNN
+from ._timing import interleaved
+from .rnn_hand import hand_grad, hand_loss
 
-__all__ = ["engine_grad", "make_problem", "memory_profile", "numpy_grad", "timing"]
+__all__ = ["SETTINGS", "cell_problem", "cell_timing", "engine_grad", "make_problem",
+           "memory_profile", "numpy_grad", "timing"]
 
 
 def _mse(pred, y):
@@ -49,10 +60,61 @@ def make_problem(T=100, N=32, D=16, H=128, O=1, cell="elman", seed=0, dtype=np.f
     return model, pv, X, y
 
 
+# name: (symbols V or input width D, T, readout, targets)
+SETTINGS = {"char": (64, 64, "all", "symbols"), "adding": (2, 200, "last", "values")}
+
+
+def cell_problem(setting, cell, N=32, H=128, seed=0):
+    """A one-layer ``cell`` model of one of :data:`SETTINGS`, its parameters and a batch."""
+    width, T, readout, targets = SETTINGS[setting]
+    rng = np.random.default_rng(seed)
+    if targets == "symbols":
+        X = rng.integers(0, width, (N, T))
+        y = rng.integers(0, width, (N, T))
+        extras = {"kind": "text", "n_inputs": width, "n_outputs": width, "readout": readout}
+        data = Dataset("bench", "classification", X, y, n_classes=width, extras=extras)
+    else:
+        X = rng.standard_normal((N, T, width))
+        y = rng.standard_normal((N, 1))
+        extras = {"kind": "adding", "n_inputs": width, "n_outputs": 1, "readout": readout}
+        data = Dataset("bench", "regression", X, y, extras=extras)
+    model = RNN(data, cell=cell, hidden=H)
+    pv = ParamVector(model.param_shapes())
+    model.init_params(pv.views, rng)
+    return model, pv, X, y
+
+
+def _loss_of(y):
+    return Logistic() if np.issubdtype(np.asarray(y).dtype, np.integer) else _mse
+
+
+def engine_loss(model, pv, X, y):
+    """The loss alone through the engine (no graph recorded)."""
+    with fe.no_grad():
+        return float(model.data_term(pv.leaves(pv.flat), _loss_of(y), X, y).data)
+
+
+def cell_timing(setting, cell, rounds=9):
+    """Median ms of loss+gradient and of loss alone, engine and by hand, and the
+    max |difference| of the two gradients."""
+    model, pv, X, y = cell_problem(setting, cell)
+    readout = SETTINGS[setting][2]
+    ge, gh = np.empty(pv.size), np.empty(pv.size)
+    le, lh = engine_grad(model, pv, X, y, ge), hand_grad(cell, pv, X, y, readout, gh)
+    diff = max(abs(le - lh), float(np.max(np.abs(ge - gh))))
+    med = interleaved({
+        "grad": lambda: engine_grad(model, pv, X, y, ge),
+        "loss": lambda: engine_loss(model, pv, X, y),
+        "hand_grad": lambda: hand_grad(cell, pv, X, y, readout, gh),
+        "hand_loss": lambda: hand_loss(cell, pv, X, y, readout)}, rounds=rounds, warmup=1,
+        clock=time.process_time)
+    return {k: v * 1e3 for k, v in med.items()}, diff
+
+
 def engine_grad(model, pv, X, y, out):
     """Loss and flat gradient (written into ``out``) through the engine."""
     leaves = pv.leaves(pv.flat)
-    loss = model.data_term(leaves, _mse, X, y)
+    loss = model.data_term(leaves, _loss_of(y), X, y)
     loss.backward()
     pv.gather_grad(leaves, out)
     return float(loss.data)
@@ -140,8 +202,25 @@ def memory_profile(lengths=(250, 500, 1000), N=32, D=16, H=128):
     return rows
 
 
+def _print_cells(rounds: int) -> None:
+    print("Per cell, hidden 128, batch 32, float64: CPU ms per loss+gradient (~ one update) "
+          "and per loss; hand = numpy by hand (set OPENBLAS_NUM_THREADS=1)")
+    print(f"  {'setting':8s} {'cell':6s} {'grad':>8s} {'loss':>8s} {'grad/loss':>9s} "
+          f"{'hand':>8s} {'hand g/l':>8s} {'eng/hand':>8s}  max|diff|")
+    for setting in SETTINGS:
+        for cell in ("elman", "gru", "lstm"):
+            ms, diff = cell_timing(setting, cell, rounds)
+            print(f"  {setting:8s} {cell:6s} {ms['grad']:8.2f} {ms['loss']:8.2f} "
+                  f"{ms['grad'] / ms['loss']:9.2f} {ms['hand_grad']:8.2f} "
+                  f"{ms['hand_grad'] / ms['hand_loss']:8.2f} "
+                  f"{ms['grad'] / ms['hand_grad']:8.2f}  {diff:.1e}")
+
+
 def main(argv: list[str]) -> None:
     quick = "--quick" in argv
+    if "--cells" in argv:            # the per-cell table alone
+        _print_cells(5 if quick else 9)
+        return
     te, tn, diff = timing(rounds=5 if quick else 21)
     print("RNN benchmark (elman, hidden 128, input 16, batch 32, T=100, float64, readout all)")
     print(f"  engine gradient step : {te * 1e3:8.2f} ms (median)")
@@ -153,6 +232,7 @@ def main(argv: list[str]) -> None:
         print(f"  T={T:5d}  engine {peak / 2**20:7.1f} MiB ({peak / bare:4.2f}x bare, "
               f"{peak / T / 1024:6.1f} KiB/step)   numpy by hand {hand / 2**20:7.1f} MiB "
               f"({hand / bare:4.2f}x)   bare {bare / 2**20:6.1f} MiB")
+    _print_cells(5 if quick else 9)
 
 
 if __name__ == "__main__":  # pragma: no cover

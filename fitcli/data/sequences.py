@@ -15,6 +15,13 @@ reber      (N, T) int symbol codes     (N, T) next symbol           all
 text       (N, T) int character codes  (N, T) next character        all
 =========  ==========================  ===========================  =========
 
+Text: ``validation`` holds out the file's last characters (that fraction of
+them); the training windows are fixed and spread evenly over the rest so that
+together they cover every training character — one epoch of the optimizer's
+minibatches (a permutation of the windows) visits all of the training text.
+The held-out tail is tiled by non-overlapping windows (the last one ending at
+the end of the file), at most ``validation_windows`` of them.
+
 Integer inputs are symbol codes into ``extras["vocab"]``; the model one-hot
 encodes them. ``task`` is ``classification`` for reber and text (integer
 targets, softmax cross-entropy) and ``regression`` for adding and sine.
@@ -33,9 +40,12 @@ from ..errors import ConfigError, InputError
 from ..resources import regular_file
 from .base import DataContext, Dataset, DatasetEntry, resolve_path
 
-__all__ = ["SEQUENCES", "REBER_SYMBOLS", "load_sequences", "reber_legal_mask", "unigram_entropy"]
+__all__ = ["SEQUENCES", "REBER_SYMBOLS", "load_sequences", "reber_legal_mask", "unigram_entropy",
+           "window_starts"]
 
 KINDS = ("adding", "sine", "reber", "text")
+DEFAULT_SAMPLES = 2000          # generated datasets
+MAX_VALIDATION_WINDOWS = 4096   # text: held-out windows kept at most (memory of evaluation)
 
 
 # -- adding ------------------------------------------------------------------------------
@@ -176,30 +186,52 @@ def unigram_entropy(codes: np.ndarray, n_symbols: int) -> float:
     return float(-np.sum(p * np.log2(p)))
 
 
-def _windows(rng, codes, n, length):
-    """``n`` random windows of length + 1 from ``codes``: (inputs, next-symbol targets)."""
-    start = rng.integers(0, len(codes) - length, n)
-    idx = start[:, None] + np.arange(length + 1)
-    w = codes[idx]
+def window_starts(n_chars: int, length: int, count: int | None = None) -> np.ndarray:
+    """Start positions of windows of ``length`` + 1 characters spread evenly over
+    ``n_chars`` characters, the first at 0 and the last ending at the end.
+
+    At least ⌈(n_chars − 1) / length⌉ windows (fewer, or ``count`` None, give exactly
+    that many): consecutive starts are then at most ``length`` apart, so the windows'
+    inputs and targets together cover every character. More windows overlap more.
+    """
+    need = -(-(n_chars - 1) // length)
+    n = need if count is None else max(int(count), need)
+    if n == 1:
+        return np.zeros(1, dtype=np.int64)
+    return np.round(np.linspace(0, n_chars - 1 - length, n)).astype(np.int64)
+
+
+def _windows(codes, starts, length):
+    """The windows at ``starts`` of ``codes``: (inputs, next-symbol targets), (n, length)."""
+    w = codes[starts[:, None] + np.arange(length + 1)]
     return w[:, :-1], w[:, 1:]
 
 
-def make_text(rng, path: Path, n_train: int, n_val: int, length: int):
-    """Character windows from a text file; training windows from the first part of the
-    file, validation windows from the held-out tail (no overlap)."""
+def make_text(path: Path, length: int, validation: float, n_train: int | None,
+              max_val: int):
+    """Character windows from a text file: the last ``validation`` fraction of the
+    characters is held out; the training windows cover the rest (:func:`window_starts`,
+    ``n_train`` windows or the fewest that cover), the validation windows tile the
+    held-out tail without overlap (at most ``max_val``, evenly spaced)."""
     text = read_text(path)
     vocab = sorted(set(text))
     lookup = {c: i for i, c in enumerate(vocab)}
     codes = np.fromiter((lookup[c] for c in text), dtype=np.int64, count=len(text))
-    frac = n_val / max(n_train + n_val, 1)
-    cut = len(codes) - int(round(frac * len(codes))) if n_val else len(codes)
-    if cut < length + 1 or (n_val and len(codes) - cut < length + 1):
-        raise ConfigError("data.length", f"at most {min(cut, len(codes) - cut) - 1} for "
-                          f"{path.name} ({len(codes)} characters, validation {frac:.2f})", length)
-    Xtr, ytr = _windows(rng, codes[:cut], n_train, length)
-    Xva, yva = _windows(rng, codes[cut:], n_val, length) if n_val else (None, None)
+    cut = len(codes) - int(round(validation * len(codes)))
+    held = len(codes) - cut
+    if cut < length + 1 or (held and held < length + 1):
+        raise ConfigError("data.length", f"at most {min(cut, held or cut) - 1} for "
+                          f"{path.name} ({len(codes)} characters, validation "
+                          f"{validation:g})", length)
+    Xtr, ytr = _windows(codes[:cut], window_starts(cut, length, n_train), length)
+    Xva = yva = None
+    if held:
+        starts = window_starts(held, length)
+        if len(starts) > max_val:   # bounded memory: evenly spaced among the tiles
+            starts = starts[np.round(np.linspace(0, len(starts) - 1, max_val)).astype(int)]
+        Xva, yva = _windows(codes[cut:], starts, length)
     extras = {"vocab": vocab, "unigram_bits": unigram_entropy(codes[:cut], len(vocab)),
-              "text_head": text[:200]}
+              "text_head": text[:200], "train_chars": cut, "val_chars": held}
     return Xtr, ytr, Xva, yva, extras
 
 
@@ -209,11 +241,20 @@ def _split(n_total: int, validation: float) -> tuple[int, int]:
     return n_total - n_val, n_val
 
 
-def _check(length, samples, validation, noise):
-    if not isinstance(length, (int, np.integer)) or length < 2:
+def _is_int(value, low) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= low
+
+
+def _check(dataset, length, samples, validation, noise, validation_windows):
+    if not _is_int(length, 2):
         raise ConfigError("data.length", "an integer >= 2", length)
-    if not isinstance(samples, (int, np.integer)) or samples < 2:
+    if not (samples is None or _is_int(samples, 2)):
         raise ConfigError("data.samples", "an integer >= 2", samples)
+    if dataset != "text" and validation_windows is not None:
+        raise ConfigError("data.validation_windows", f"nothing for dataset {dataset} "
+                          "(only text cuts windows from a file)", validation_windows)
+    if not _is_int(2 if validation_windows is None else validation_windows, 1):
+        raise ConfigError("data.validation_windows", "an integer >= 1", validation_windows)
     if not 0.0 <= validation < 1.0:
         raise ConfigError("data.validation", "a fraction in [0, 1)", validation)
     if noise < 0:
@@ -221,35 +262,43 @@ def _check(length, samples, validation, noise):
 
 
 def load_sequences(ctx: DataContext, /, *, dataset: Literal["adding", "sine", "reber", "text"],
-                   length: int = 50, samples: int = 2000, validation: float = 0.2,
-                   path: str | None = None, noise: float = 0.05) -> Dataset:
+                   length: int = 50, samples: int | None = None, validation: float = 0.2,
+                   path: str | None = None, noise: float = 0.05,
+                   validation_windows: int | None = None) -> Dataset:
     """Build a sequence dataset (see the module docstring for shapes).
 
     Parameters
     ----------
     dataset : adding | sine | reber | text
     length : sequence length T (all sequences of a dataset share it)
-    samples : number of sequences (training + validation)
-    validation : held-out fraction
+    samples : number of sequences (training + validation; default 2000); for ``text``
+        the number of training windows, spread evenly over the training text and never
+        fewer than cover it (default: the fewest that do, ≈ training characters / T)
+    validation : held-out fraction (of the sequences; for ``text``, of the file's
+        characters: the tail)
     path : the plain-text file (``text`` only), relative to the config
     noise : std of the observation noise (``sine`` only)
+    validation_windows : ``text`` only: at most this many held-out windows (default
+        4096), which otherwise tile the whole held-out tail
     """
     if dataset not in KINDS:
         raise ConfigError("data.dataset", "one of " + ", ".join(KINDS), dataset)
-    _check(length, samples, validation, noise)
+    _check(dataset, length, samples, validation, noise, validation_windows)
     if dataset != "text" and path is not None:
         raise ConfigError("data.path", f"no path for dataset {dataset} (only text reads a file)",
                           path)
     rng, dtype = ctx.rng, np.dtype(ctx.dtype)
-    n_train, n_val = _split(samples, validation)
     extras: dict = {"kind": dataset, "sample_seed": int(rng.integers(2**31))}
     if dataset == "text":
         if path is None:
             raise ConfigError("data.path", "a plain-text file for dataset text", None)
-        Xtr, ytr, Xva, yva, more = make_text(rng, resolve_path(path, ctx, "data.path"),
-                                             n_train, n_val, length)
+        Xtr, ytr, Xva, yva, more = make_text(
+            resolve_path(path, ctx, "data.path"), length, validation, samples,
+            MAX_VALIDATION_WINDOWS if validation_windows is None else validation_windows)
         extras.update(more)
     else:
+        samples = DEFAULT_SAMPLES if samples is None else samples
+        n_train, n_val = _split(samples, validation)
         if dataset == "adding":
             X, y = make_adding(rng, samples, length, dtype)
         elif dataset == "sine":
@@ -290,5 +339,5 @@ SEQUENCES: dict[str, DatasetEntry] = {e.name: e for e in (
            noise=0.05),
     _entry("reber", "embedded Reber grammar, next-symbol prediction", length=50, samples=2000),
     _entry("text", "character-level language model on a plain-text file", length=50,
-           samples=2000, path=None),
+           samples=None, path=None, validation_windows=None),
 )}

@@ -35,6 +35,12 @@ class Op:
     the output's tangent, written with engine functions so that the tangent
     is itself differentiable in reverse mode (reverse-over-forward gives
     Hessian-vector products).
+
+    ``saves=True``: ``fwd`` returns ``(out, saved)``, where ``saved`` is whatever
+    the backward needs from the forward (activated gates, say), and every VJP
+    receives ``saved`` in place of ``out`` — computed once, never recomputed.
+    It is kept on the output node only while a graph is recorded and dropped
+    when the node is swept. The JVP still receives the output Tensor.
     """
 
     name: str
@@ -43,6 +49,7 @@ class Op:
     vjp_var: Callable[..., np.ndarray] | None = None
     jvp: Callable[..., Tensor] | None = None
     linear: bool = False
+    saves: bool = False
     doc: str = field(default="", compare=False)
 
     def vjp(self, i: int) -> Callable[..., np.ndarray]:
@@ -53,13 +60,14 @@ class Op:
 
 def primitive(name: str, forward: Callable, vjps: Sequence[Callable] = (), *,
               vjp_var: Callable | None = None, jvp: Callable | None = None,
-              linear: bool = False, doc: str = "") -> Op:
+              linear: bool = False, saves: bool = False, doc: str = "") -> Op:
     """A new primitive ``name``: ``forward(*arrays, **params)``, ``vjps[i]`` per input
     (or ``vjp_var(i, g, out, *arrays, **params)`` for a variadic op) and ``jvp``.
 
-    ``linear=True`` marks a linear map; a linear map of one input may omit ``jvp``
-    (its tangent is the map applied to the tangent). Misuse fails here, at
-    definition, rather than in the first forward-mode evaluation.
+    ``saves=True``: the forward returns ``(out, saved)`` and the VJPs receive ``saved``
+    in place of ``out`` (see :class:`Op`). ``linear=True`` marks a linear map; a linear
+    map of one input may omit ``jvp`` (its tangent is the map applied to the tangent).
+    Misuse fails here, at definition, rather than in the first forward-mode evaluation.
     """
     if not isinstance(name, str) or not name:
         raise EngineError(f"primitive: the name must be a non-empty string, got {name!r}")
@@ -69,4 +77,7 @@ def primitive(name: str, forward: Callable, vjps: Sequence[Callable] = (), *,
     if jvp is None and not (linear and len(vjps) == 1):
         raise EngineError(f"primitive {name!r}: needs a jvp rule "
                           "(only a linear map of one input may omit it)")
-    return Op(name, forward, vjps, vjp_var=vjp_var, jvp=jvp, linear=linear, doc=doc)
+    if saves and linear:
+        raise EngineError(f"primitive {name!r}: a linear map saves nothing for its backward")
+    return Op(name, forward, vjps, vjp_var=vjp_var, jvp=jvp, linear=linear, saves=saves,
+              doc=doc)

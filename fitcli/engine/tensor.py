@@ -88,7 +88,7 @@ class Tensor:
     """
 
     __slots__ = ("data", "grad", "requires_grad", "tangent", "_parents", "_op", "_params",
-                 "_seq", "__weakref__")
+                 "_seq", "_saved", "__weakref__")
     # numpy's binary operators return NotImplemented for us, so ``X @ W`` with X an
     # ndarray and W a Tensor reaches ``Tensor.__rmatmul__``.
     __array_ufunc__ = None
@@ -303,6 +303,8 @@ def apply(op: Op, *inputs, **params) -> Tensor:
         out = op.fwd(*arrays, **params)
     except (ValueError, IndexError, TypeError) as exc:
         raise EngineError(f"{op.name}: {exc} ({_shapes(arrays)})") from None
+    if op.saves:  # (out, what the VJPs need); set only on recorded nodes, read only there
+        out, saved = out
     result = Tensor.__new__(Tensor)
     result.data = out if isinstance(out, np.ndarray) else np.asarray(out)
     result.grad = None
@@ -318,6 +320,8 @@ def apply(op: Op, *inputs, **params) -> Tensor:
                 result._op = op
                 result._parents = inputs
                 result._params = params
+                if op.saves:
+                    result._saved = saved
                 break
     result.tangent = None
     if _FORWARD.get():
@@ -406,12 +410,13 @@ def backward(root: Tensor, seed=None, retain_graph: bool = False) -> None:
             continue
         parents, params = node._parents, node._params
         arrays = [p.data if isinstance(p, Tensor) else p for p in parents]
+        out = node._saved if op.saves else node.data
         vjps = op.vjps if op.vjp_var is None else None
         for i, p in enumerate(parents):
             if not (isinstance(p, Tensor) and p.requires_grad):
                 continue
             vjp = vjps[i] if vjps is not None else op.vjp(i)
-            gi = vjp(g, node.data, *arrays, **params)
+            gi = vjp(g, out, *arrays, **params)
             if not isinstance(gi, np.ndarray):
                 gi = np.asarray(gi)
             pdata = p.data
@@ -432,6 +437,8 @@ def backward(root: Tensor, seed=None, retain_graph: bool = False) -> None:
         if not retain_graph:
             node._parents, node._op, node._params = (), None, _NO_PARAMS
             node.requires_grad = False
+            if op.saves:
+                node._saved = None
 
 
 # the methods above delegate to the public functions of the primitive families

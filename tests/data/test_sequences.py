@@ -14,6 +14,7 @@ from fitcli.data.sequences import (
     load_sequences,
     reber_legal_mask,
     unigram_entropy,
+    window_starts,
 )
 from fitcli.errors import ConfigError, InputError
 
@@ -96,13 +97,68 @@ def test_text_windows_vocabulary_and_held_out_tail(tmp_path):
                        samples=40, validation=0.25)
     vocab = d.extras["vocab"]
     assert vocab == sorted(set(text)) and d.n_classes == len(vocab) == 11
-    assert d.X_train.shape == (30, 8) and d.X_val.shape == (10, 8)
+    # 40 training windows over the first 300 characters (38 would cover them); the
+    # held-out 100 characters tiled by ⌈99 / 8⌉ = 13 windows
+    assert d.X_train.shape == (40, 8) and d.X_val.shape == (13, 8)
     np.testing.assert_array_equal(d.X_train[:, 1:], d.y_train[:, :-1])
     decoded = ["".join(vocab[i] for i in row) for row in d.X_train]
     assert all(s in text[:300] for s in decoded)                     # windows of the file
     assert "z" not in "".join(decoded)                               # the tail is held out
     assert all(set(vocab[i] for i in row) == {"z"} for row in d.X_val)
     assert d.task == "classification"
+
+
+@pytest.mark.parametrize("n_chars,length,count", [
+    (300, 8, None), (300, 8, 40), (65, 64, None), (66, 64, None), (1000, 7, 500),
+    (129, 64, 2), (19724, 64, 900)])
+def test_text_windows_cover_every_character(n_chars, length, count):
+    starts = window_starts(n_chars, length, count)
+    need = -(-(n_chars - 1) // length)
+    assert len(starts) == max(need, count or 0)
+    assert starts[0] == 0 and starts[-1] == n_chars - 1 - length    # inside, to the end
+    covered = np.zeros(n_chars, dtype=bool)
+    covered[(starts[:, None] + np.arange(length + 1)).ravel()] = True
+    assert covered.all()
+
+
+def test_an_epoch_of_text_windows_visits_every_training_character(tmp_path):
+    rng = np.random.default_rng(5)
+    text = "".join(rng.choice(list("abcdefgh "), 997))
+    (tmp_path / "t.txt").write_text(text)
+    d = load_sequences(ctx(base=tmp_path), dataset="text", path="t.txt", length=16,
+                       validation=0.1)                                # samples: the fewest
+    cut = d.extras["train_chars"]
+    assert cut == 997 - round(0.1 * 997) and d.extras["val_chars"] == 997 - cut
+    vocab = np.array(d.extras["vocab"])
+    train = text[:cut]
+    seen = np.zeros(cut, dtype=bool)
+    for row, target in zip(d.X_train, d.y_train, strict=True):     # find each window
+        s = "".join(vocab[row]) + vocab[target[-1]]
+        at = train.find(s)
+        assert at >= 0
+        seen[at:at + len(s)] = True
+    assert seen.all() and len(d.X_train) == -(-(cut - 1) // 16)
+
+
+def test_text_validation_cut_is_a_fraction_of_the_file_apart_from_the_windows(tmp_path):
+    text = "abcdefghij" * 100 + "z" * 250 + "y" * 250
+    (tmp_path / "t.txt").write_text(text)
+    for samples in (None, 80, 300):     # the cut does not move with the number of windows
+        d = load_sequences(ctx(base=tmp_path), dataset="text", path="t.txt", length=10,
+                           samples=samples, validation=1 / 3)
+        vocab = d.extras["vocab"]
+        assert d.extras["train_chars"] == 1000 and d.extras["val_chars"] == 500
+        assert not {"y", "z"} & {vocab[i] for i in d.X_train.ravel()}
+        assert len(d.X_val) == 50                                    # 500 / 10, all of them
+        held = {vocab[i] for i in np.concatenate([d.X_val.ravel(), d.y_val.ravel()])}
+        assert held == {"z", "y"}                                    # the whole tail
+    capped = load_sequences(ctx(base=tmp_path), dataset="text", path="t.txt", length=10,
+                            validation=1 / 3, validation_windows=7)
+    assert len(capped.X_val) == 7
+    assert {capped.extras["vocab"][i] for i in capped.X_val.ravel()} == {"z", "y"}  # spread
+    none = load_sequences(ctx(base=tmp_path), dataset="text", path="t.txt", length=10,
+                          validation=0.0)
+    assert none.X_val is None and none.extras["train_chars"] == 1500
 
 
 def test_shipped_text_is_large_enough_and_has_a_readme():
@@ -126,6 +182,8 @@ def test_unigram_entropy():
     ({"dataset": "sine", "validation": 1.0}, "data.validation"),
     ({"dataset": "sine", "noise": -1.0}, "data.noise"),
     ({"dataset": "nope"}, "data.dataset"),
+    ({"dataset": "adding", "samples": 1.5}, "data.samples"),
+    ({"dataset": "adding", "validation_windows": 5}, "data.validation_windows"),
 ])
 def test_bad_options_name_the_field(options, field):
     with pytest.raises(ConfigError) as e:

@@ -138,3 +138,33 @@ def test_readme_primitive_example_runs_and_checks():
         for r in check_grad(case.fn, case.args, name=case.op, label=case.label) + check_jvp(
                 case.fn, case.args, name=case.op, label=case.label):
             assert r.passed, r.failure_line()
+
+
+def test_a_saving_primitive_hands_its_vjps_what_the_forward_saved():
+    seen = []
+
+    def fwd(a):
+        e = np.exp(a)
+        return e * 2.0, e                                 # out, saved
+
+    def vjp(g, saved, a):
+        seen.append(saved)
+        return g * 2.0 * saved                            # d(2 eᵃ) = 2 eᵃ, eᵃ not recomputed
+
+    op = primitive("twice_exp_saving", fwd, (vjp,), saves=True,
+                   jvp=lambda t, out, a: t[0] * out)
+    x = fe.Tensor(np.array([0.0, 1.0]), requires_grad=True)
+    y = fe.apply(op, x)
+    np.testing.assert_allclose(y.data, 2.0 * np.exp([0.0, 1.0]))
+    assert y._saved is not None
+    fe.sum(y).backward()
+    np.testing.assert_allclose(x.grad, 2.0 * np.exp([0.0, 1.0]))
+    np.testing.assert_array_equal(seen[0], np.exp([0.0, 1.0]))
+    assert y._saved is None                              # dropped once swept
+    with fe.no_grad():
+        z = fe.apply(op, x)
+    assert not hasattr(z, "_saved")                      # nothing kept without a graph
+    for r in check_grad(lambda a: fe.apply(op, a), (np.array([0.3, -0.2]),), name="saving"):
+        assert r.passed, r.failure_line()
+    with pytest.raises(fe.EngineError, match="linear"):
+        primitive("bad", fwd, (vjp,), saves=True, linear=True)

@@ -9,15 +9,18 @@ that overhead multiplies by T. These primitives fuse the work of one step:
   two adds (four graph nodes) by one.
 * ``elman_step(x, h, W, U, b) = tanh(x W + h U + b)`` — a whole Elman step as
   one node; its VJPs share dz = g ⊙ (1 − h'²), computed once per node.
-* ``lstm_pointwise(z, c)`` — everything an LSTM does after the gate matmul,
-  returning the record ``[h, c']`` (N, 2H) so that one op output carries both
-  states: i, f, o = σ(z_i), σ(z_f), σ(z_o); g = tanh(z_g); c' = f c + i g;
-  h = o tanh(c').
 * ``gru_pointwise(a, u, h)`` — the GRU after its two matmuls (PyTorch's
   convention, a = x W + b_x, u = h U + b_h): r = σ(a_r + u_r),
   z = σ(a_z + u_z), n = tanh(a_n + r u_n), h' = (1 − z) n + z h.
+* ``gru_step(x, h, W, U, b, c)`` — the whole GRU step (both matmuls, biases and
+  the pointwise part) as one node: what the model uses.
 
-Each VJP is written next to its forward with the formula, then the JVP rule (engine
+The LSTM's primitives are in :mod:`.lstm`.
+
+The gated cells are ``saves`` primitives (``primitive(..., saves=True)``): the
+forward hands the backward the activated gates, so no VJP recomputes a gate; the
+forwards activate the gate buffers they allocate in place. Each VJP is written
+next to its forward with the formula, then the JVP rule (engine
 functions, so reverse-over-forward works), the primitive and its public function;
 ``gradcheck_cases`` holds their gradient checks (several shapes, float64) for the
 tests and for ``fitcli gradcheck --ops``.
@@ -30,12 +33,13 @@ import numpy as np
 import fitcli.engine as fe
 from fitcli.engine.extend import Case, on, primitive, tsum
 
-__all__ = ["elman_step", "gradcheck_cases", "gru_pointwise", "lstm_pointwise", "rnn_affine"]
+__all__ = ["elman_step", "gradcheck_cases", "gru_pointwise", "gru_step", "rnn_affine"]
 
 
-def _sigmoid(x):
-    # σ(x) = (1 + tanh(x/2)) / 2: one transcendental, no overflow for either sign
-    s = np.tanh(0.5 * x)
+def _sigmoid(x, out=None):
+    # σ(x) = (1 + tanh(x/2)) / 2: one transcendental, no overflow for either sign;
+    # out=x activates a buffer in place
+    s = np.tanh(np.multiply(x, 0.5, out=out), out=out)
     s += 1.0
     s *= 0.5
     return s
@@ -61,6 +65,10 @@ class _PerNode:
             self._g, self._out = g, out
             self._value = self.fn(g, out, *inputs)
         return self._value
+
+
+def _cols(a, k, H):
+    return None if a is None else a[:, k * H:(k + 1) * H]
 
 
 # -- affine: x W + h U + b ------------------------------------------------------------------
@@ -121,113 +129,58 @@ def elman_step(x, h, W, U, b) -> fe.Tensor:
     return fe.apply(elman_step_op, x, h, W, U, b)
 
 
-# -- LSTM pointwise: gates z (N, 4H) [i, f, g, o], cell c (N, H) -> [h, c'] (N, 2H) ----------
-def _lstm_gates(z, H):
-    s = _sigmoid(z)
-    return s[:, :H], s[:, H:2 * H], np.tanh(z[:, 2 * H:3 * H]), s[:, 3 * H:]
-
-
-def _lstm_fwd(z, c):
-    H = c.shape[-1]
-    i, f, gg, o = _lstm_gates(z, H)
-    c_new = f * c + i * gg
-    return np.concatenate([o * np.tanh(c_new), c_new], axis=-1)
-
-
-def _lstm_grads(g, out, z, c):
-    """Cotangents of the gate pre-activations z (N, 4H) and of the old cell c (N, H)."""
-    H = c.shape[-1]
-    i, f, gg, o = _lstm_gates(z, H)
-    tc = np.tanh(out[:, H:])
-    gh = g[:, :H]
-    dc = g[:, H:] + gh * o * (1.0 - tc * tc)          # ∂L/∂c': direct + through h = o tanh c'
-    dz = np.concatenate([
-        dc * gg * i * (1.0 - i),                      # ∂c'/∂z_i = g σ'(z_i)
-        dc * c * f * (1.0 - f),                       # ∂c'/∂z_f = c σ'(z_f)
-        dc * i * (1.0 - gg * gg),                     # ∂c'/∂z_g = i tanh'(z_g)
-        gh * tc * o * (1.0 - o),                      # ∂h/∂z_o = tanh(c') σ'(z_o)
-    ], axis=-1)
-    return dz, dc * f                                 # ∂c'/∂c = f
-
-
-_lstm_memo = _PerNode(_lstm_grads)
-
-
-def _lstm_vjp_z(g, out, z, c):
-    return _lstm_memo(g, out, z, c)[0]
-
-
-def _lstm_vjp_c(g, out, z, c):
-    return _lstm_memo(g, out, z, c)[1]
-
-
-def _cols(a, k, H):
-    return None if a is None else a[:, k * H:(k + 1) * H]
-
-
-def _lstm_jvp(t, out, z, c):
-    H = c.shape[-1]
-    i, f, o = (fe.sigmoid(_cols(z, k, H)) for k in (0, 1, 3))
-    g = fe.tanh(_cols(z, 2, H))
-    tz, tcp = t
-    di, df, dg, do = (None if tz is None else _cols(tz, k, H) for k in range(4))
-    # dc' = df c + f dc + di g + i dg  (with dσ = σ(1 − σ) dz, dtanh = (1 − tanh²) dz)
-    dc = tsum(on(df, lambda d: d * f * (1.0 - f) * c), on(tcp, lambda d: f * d),
-              on(di, lambda d: d * i * (1.0 - i) * g), on(dg, lambda d: i * (1.0 - g * g) * d))
-    tc = fe.tanh(out[:, H:])
-    # dh = do tanh c' + o (1 − tanh² c') dc'
-    dh = tsum(on(do, lambda d: d * o * (1.0 - o) * tc), o * (1.0 - tc * tc) * dc)
-    return fe.concatenate([dh, dc], axis=-1)
-
-
-lstm_pointwise_op = primitive(
-    "lstm_pointwise", _lstm_fwd, (_lstm_vjp_z, _lstm_vjp_c), jvp=_lstm_jvp,
-    doc="LSTM cell after the gate matmul: z (N, 4H), c (N, H) -> [h, c'] (N, 2H)")
-
-
-def lstm_pointwise(z, c) -> fe.Tensor:
-    """The LSTM record [h, c'] (N, 2H) from gate pre-activations z (N, 4H) and cell c (N, H)."""
-    return fe.apply(lstm_pointwise_op, z, c)
-
-
 # -- GRU pointwise: a, u (N, 3H) [r, z, n], h (N, H) -> h' (N, H) -----------------------------
-def _gru_parts(a, u, H):
-    r = _sigmoid(a[:, :H] + u[:, :H])
-    z = _sigmoid(a[:, H:2 * H] + u[:, H:2 * H])
-    n = np.tanh(a[:, 2 * H:] + r * u[:, 2 * H:])
-    return r, z, n
-
-
+# Saved from the forward: S = [r, z, n] (N, 3H); u_n is an input.
 def _gru_fwd(a, u, h):
-    r, z, n = _gru_parts(a, u, h.shape[-1])
-    return n + z * (h - n)
-
-
-def _gru_grads(g, out, a, u, h):
-    """Cotangents of a (N, 3H), u (N, 3H) and h (N, H)."""
     H = h.shape[-1]
-    r, z, n = _gru_parts(a, u, H)
-    dn = g * (1.0 - z) * (1.0 - n * n)                # through n = tanh(a_n + r u_n)
-    dz = g * (h - n) * z * (1.0 - z)                  # ∂h'/∂z = h − n
-    dr = dn * u[:, 2 * H:] * r * (1.0 - r)            # ∂(r u_n)/∂r = u_n
-    da = np.concatenate([dr, dz, dn], axis=-1)
-    du = np.concatenate([dr, dz, dn * r], axis=-1)    # ∂/∂u_n = dn r
+    S = np.add(a[:, :2 * H], u[:, :2 * H])
+    S = np.concatenate([_sigmoid(S, out=S), np.empty_like(h)], axis=-1)
+    n = S[:, 2 * H:]
+    np.multiply(S[:, :H], u[:, 2 * H:], out=n)        # n = tanh(a_n + r u_n)
+    n += a[:, 2 * H:]
+    np.tanh(n, out=n)
+    out = h - n                                       # h' = n + z (h − n)
+    out *= S[:, H:2 * H]
+    out += n
+    return out, S
+
+
+def _gru_grads(g, S, un, h):
+    """Cotangents of a (N, 3H), u (N, 3H) and h (N, H); ``un`` is u's n block."""
+    H = h.shape[-1]
+    r, z, n = S[:, :H], S[:, H:2 * H], S[:, 2 * H:]
+    da = np.empty_like(S)
+    dr, dz, dn = da[:, :H], da[:, H:2 * H], da[:, 2 * H:]
+    omz = 1.0 - z
+    np.multiply(n, n, out=dn)                         # dn = g (1 − z)(1 − n²)
+    np.subtract(1.0, dn, out=dn)
+    dn *= omz
+    dn *= g
+    np.subtract(h, n, out=dz)                         # dz = g (h − n) z (1 − z)
+    dz *= g
+    dz *= z
+    dz *= omz
+    np.multiply(dn, un, out=dr)                       # ∂(r u_n)/∂r = u_n
+    dr *= r
+    dr *= 1.0 - r
+    du = da.copy()
+    du[:, 2 * H:] *= r                                # ∂/∂u_n = dn r
     return da, du, g * z                              # direct path h' = … + z h
 
 
 _gru_memo = _PerNode(_gru_grads)
 
 
-def _gru_vjp_a(g, out, a, u, h):
-    return _gru_memo(g, out, a, u, h)[0]
+def _gru_vjp_a(g, S, a, u, h):
+    return _gru_memo(g, S, u[:, 2 * h.shape[-1]:], h)[0]
 
 
-def _gru_vjp_u(g, out, a, u, h):
-    return _gru_memo(g, out, a, u, h)[1]
+def _gru_vjp_u(g, S, a, u, h):
+    return _gru_memo(g, S, u[:, 2 * h.shape[-1]:], h)[1]
 
 
-def _gru_vjp_h(g, out, a, u, h):
-    return _gru_memo(g, out, a, u, h)[2]
+def _gru_vjp_h(g, S, a, u, h):
+    return _gru_memo(g, S, u[:, 2 * h.shape[-1]:], h)[2]
 
 
 def _gru_jvp(t, out, a, u, h):
@@ -249,13 +202,69 @@ def _gru_jvp(t, out, a, u, h):
 
 
 gru_pointwise_op = primitive(
-    "gru_pointwise", _gru_fwd, (_gru_vjp_a, _gru_vjp_u, _gru_vjp_h), jvp=_gru_jvp,
+    "gru_pointwise", _gru_fwd, (_gru_vjp_a, _gru_vjp_u, _gru_vjp_h), jvp=_gru_jvp, saves=True,
     doc="GRU cell after its matmuls: a, u (N, 3H), h (N, H) -> h' (N, H)")
 
 
 def gru_pointwise(a, u, h) -> fe.Tensor:
     """The GRU state h' (N, H) from a = x W + b_x, u = h U + b_h (N, 3H) and h (N, H)."""
     return fe.apply(gru_pointwise_op, a, u, h)
+
+
+# -- GRU step: the whole cell as one node, h' = gru(x W + b, h U + c, h) ---------------------
+def _gru_step(x, h, W, U, b, c):
+    a = x @ W
+    a += b
+    u = h @ U
+    u += c
+    out, S = _gru_fwd(a, u, h)
+    return out, (S, u[:, 2 * h.shape[-1]:])           # u_n: for ∂/∂r
+
+
+def _gru_step_grads(g, saved, x, h, W, U, b, c):
+    S, un = saved
+    da, du, dh = _gru_grads(g, S, un, h)
+    dh += du @ U.T                                    # ∂/∂h: direct z g + du Uᵀ
+    return da, du, dh
+
+
+_gru_step_memo = _PerNode(_gru_step_grads)
+
+
+def _gru_step_jvp(t, out, x, h, W, U, b, c):
+    tx, th, tW, tU, tb, tc = t
+    ta = _tsum_or_none(on(tx, lambda d: fe.matmul(d, W)), on(tW, lambda d: fe.matmul(x, d)), tb)
+    tu = _tsum_or_none(on(th, lambda d: fe.matmul(d, U)), on(tU, lambda d: fe.matmul(h, d)), tc)
+    return _gru_jvp((ta, tu, th), out, fe.matmul(x, W) + b, fe.matmul(h, U) + c, h)
+
+
+def _tsum_or_none(*terms):
+    return None if all(t is None for t in terms) else tsum(*terms)
+
+
+def _gru_da(g, sv, x, h, W, U, b, c):
+    return _gru_step_memo(g, sv, x, h, W, U, b, c)[0]
+
+
+def _gru_du(g, sv, x, h, W, U, b, c):
+    return _gru_step_memo(g, sv, x, h, W, U, b, c)[1]
+
+
+gru_step_op = primitive("gru_step", _gru_step, (
+    lambda g, sv, x, h, W, U, b, c: _gru_da(g, sv, x, h, W, U, b, c) @ W.T,   # ∂/∂x = da Wᵀ
+    lambda g, sv, x, h, W, U, b, c: _gru_step_memo(g, sv, x, h, W, U, b, c)[2],
+    lambda g, sv, x, h, W, U, b, c: x.T @ _gru_da(g, sv, x, h, W, U, b, c),   # ∂/∂W = xᵀ da
+    lambda g, sv, x, h, W, U, b, c: h.T @ _gru_du(g, sv, x, h, W, U, b, c),   # ∂/∂U = hᵀ du
+    lambda g, sv, x, h, W, U, b, c: _gru_da(g, sv, x, h, W, U, b, c).sum(axis=0),
+    lambda g, sv, x, h, W, U, b, c: _gru_du(g, sv, x, h, W, U, b, c).sum(axis=0),
+), jvp=_gru_step_jvp, saves=True,
+    doc="GRU step: x (N, D), h (N, H), W (D, 3H), U (H, 3H), b, c (3H,) -> h' (N, H)")
+
+
+def gru_step(x, h, W, U, b, c) -> fe.Tensor:
+    """One GRU step as one graph node: h' (N, H) with a = x W + b, u = h U + c
+    (see :func:`gru_pointwise`)."""
+    return fe.apply(gru_step_op, x, h, W, U, b, c)
 
 
 # -- gradient-check cases ---------------------------------------------------------------------
@@ -270,8 +279,10 @@ def gradcheck_cases(rng: np.random.Generator) -> list[Case]:
         cases.append(Case("elman_step", f"N={N} D={D} H={H}", elman_step,
                           (n((N, D)), n((N, H)), n((D, H)), n((H, H)), n(H))))
     for N, H in [(1, 1), (3, 2), (4, 5)]:
-        cases.append(Case("lstm_pointwise", f"N={N} H={H}", lstm_pointwise,
-                          (2 * n((N, 4 * H)), n((N, H)))))
         cases.append(Case("gru_pointwise", f"N={N} H={H}", gru_pointwise,
                           (2 * n((N, 3 * H)), 2 * n((N, 3 * H)), n((N, H)))))
+        D = N % 3 + 1
+        cases.append(Case("gru_step", f"N={N} D={D} H={H}", gru_step,
+                          (n((N, D)), n((N, H)), n((D, 3 * H)), n((H, 3 * H)), n(3 * H),
+                           n(3 * H))))
     return cases

@@ -10,7 +10,9 @@ restarting from a detached copy of the state: values flow on, gradients do
 not reach further back than N steps. ``clip`` rescales the gradient to at most
 that norm (:meth:`RNN.clip_grad`).
 
-Cells (all gates in one matmul; fused step primitives from ``cells``):
+Cells (all gates in one matmul; fused step primitives from ``cells``, and for the GRU
+and LSTM one node per layer, ``gru.gru_layer``, ``lstm.lstm_layer``, which truncate
+BPTT themselves):
 
 * elman: h' = tanh(x W + h U + b), U initialised orthogonal;
 * gru:   r, z = σ(·), n = tanh(x W_n + b_n + r (h U_n + c_n)), h' = (1 − z) n + z h;
@@ -36,7 +38,9 @@ from ...data.sequences import load_sequences
 from ...engine import Tensor
 from ...errors import ConfigError
 from ..base import Model, check_choice
-from .cells import elman_step, gru_pointwise, lstm_pointwise, rnn_affine
+from .cells import elman_step, gru_step
+from .gru import gru_layer
+from .lstm import lstm_layer, lstm_step
 from .outputs import save_rnn_outputs, sequence_metrics
 
 __all__ = ["GATES", "RNN"]
@@ -82,7 +86,11 @@ class RNN(Model):
     def memory_estimate(cls, model: dict, data: dict, ctx) -> dict[str, float]:
         """The unrolled activations (samples × length × hidden × gates, kept for the
         backward pass) and the sequences themselves."""
-        n, T = data.get("samples") or 0, data.get("length") or 0
+        from ...data.sequences import DEFAULT_SAMPLES
+
+        # samples: None is the generated datasets' default (text: windows covering the file)
+        n = data.get("samples") or DEFAULT_SAMPLES
+        T = data.get("length") or 0
         h, layers = model.get("hidden") or 0, model.get("layers") or 1
         gates = {"elman": 1, "gru": 3, "lstm": 4}.get(model.get("cell"), 1)
         item = ctx.dtype.itemsize
@@ -150,17 +158,16 @@ class RNN(Model):
         return [k for k in self.param_shapes() if k[0] in "WU"]
 
     # -- forward --------------------------------------------------------------------------
-    def _step_inputs(self, inputs, dtype) -> list[np.ndarray]:
-        """Per-step input arrays (N, D), contiguous; symbol codes become one-hot rows."""
+    def _step_inputs(self, inputs, dtype) -> np.ndarray:
+        """Time-major inputs (T, N, D), contiguous (so is each step's (N, D) block);
+        symbol codes become one-hot rows."""
         X = np.asarray(inputs)
         if X.ndim != (2 if self.symbolic else 3):
             want = "(N, T) symbol codes" if self.symbolic else f"(N, T, {self.n_inputs})"
             raise ConfigError("data", f"sequence inputs of shape {want}", X.shape)
         if self.symbolic:
-            eye = np.eye(self.n_inputs, dtype=dtype)
-            return [eye[X[:, t]] for t in range(X.shape[1])]
-        Xt = np.ascontiguousarray(np.swapaxes(X, 0, 1), dtype=dtype)
-        return list(Xt)
+            return np.eye(self.n_inputs, dtype=dtype)[X.T]
+        return np.ascontiguousarray(np.swapaxes(X, 0, 1), dtype=dtype)
 
     def initial_state(self, n: int, dtype) -> list[np.ndarray]:
         """Zero states of every layer: (N, H), or the LSTM record [h, c] (N, 2H)."""
@@ -174,25 +181,31 @@ class RNN(Model):
             h = elman_step(x, state, W, U, b)
             return h, h
         if self.cell == "gru":
-            a = fe.matmul(x, W) + b
-            u = fe.matmul(state, U) + params[f"c{layer}"]
-            h = gru_pointwise(a, u, state)
+            h = gru_step(x, state, W, U, b, params[f"c{layer}"])
             return h, h
-        H = self.hidden
-        h_prev = state[:, :H]
-        c_prev = state[:, H:]
-        record = lstm_pointwise(rnn_affine(x, h_prev, W, U, b), c_prev)
-        return record, record[:, :H]
+        record = lstm_step(x, state, W, U, b)
+        return record, record[:, :self.hidden]
 
     def run(self, params: Mapping[str, Tensor], inputs, state=None):
         """Unroll over the inputs: the top layer's outputs per step and the final states.
 
-        Returns ``(outputs, states)``: a list of T tensors (N, H) and one state per layer.
+        Returns ``(outputs, states)``: the outputs of the T steps — a list of T tensors
+        (N, H), or for the GRU and LSTM (whose layers are single nodes, :func:`gru_layer`,
+        :func:`lstm_layer`) one time-major tensor (T, N, H) — and one state per layer.
         """
         dtype = params["Wy"].dtype
         xs = self._step_inputs(inputs, dtype)
-        states = self.initial_state(len(xs[0]), dtype) if state is None else list(state)
+        states = self.initial_state(xs.shape[1], dtype) if state is None else list(state)
         for layer in range(self.layers):
+            W, U, b = params[f"W{layer}"], params[f"U{layer}"], params[f"b{layer}"]
+            if self.cell == "lstm":
+                records = lstm_layer(xs, states[layer], W, U, b, bptt=self.bptt)
+                states[layer], xs = records[-1], records[:, :, :self.hidden]
+                continue
+            if self.cell == "gru":
+                hs = gru_layer(xs, states[layer], W, U, b, params[f"c{layer}"], bptt=self.bptt)
+                states[layer], xs = hs[-1], hs
+                continue
             s, outs = states[layer], []
             for t, x in enumerate(xs):
                 if self.bptt and t and t % self.bptt == 0 and isinstance(s, Tensor):
@@ -202,15 +215,17 @@ class RNN(Model):
             states[layer], xs = s, outs
         return xs, states
 
-    def readout_layer(self, params: Mapping[str, Tensor], outs: list) -> Tensor:
-        """Linear readout of the last step (N, O) or of every step (N, T, O)."""
+    def readout_layer(self, params: Mapping[str, Tensor], outs) -> Tensor:
+        """Linear readout of the last step (N, O) or of every step (N, T, O); ``outs`` as
+        :meth:`run` returns them (a list of steps or one time-major tensor)."""
         if self.readout == "last":
             return fe.matmul(outs[-1], params["Wy"]) + params["by"]
         # time-major: stacking along a new first axis keeps each step's block contiguous
         # (the stack's VJP hands every step a contiguous slice of the cotangent), and
         # all steps share one 2-d matmul
         n, t = outs[0].shape[0], len(outs)
-        stacked = fe.reshape(fe.stack(outs, axis=0), (t * n, self.hidden))
+        stacked = fe.reshape(outs if isinstance(outs, Tensor) else fe.stack(outs, axis=0),
+                             (t * n, self.hidden))
         flat = fe.matmul(stacked, params["Wy"]) + params["by"]
         return fe.transpose(fe.reshape(flat, (t, n, self.n_outputs)), (1, 0, 2))
 

@@ -16,13 +16,14 @@ from fitcli.errors import ConfigError, InputError
 from fitcli.losses import LOSSES
 from fitcli.models import MODELS
 from fitcli.models.base import ParamVector
-from fitcli.models.rnn import RNN
-from fitcli.models.rnn.cells import gradcheck_cases
+from fitcli.models.rnn import RNN, cells, gru, lstm
 from fitcli.models.rnn.outputs import bits_per_char, sequence_metrics
 from fitcli.models.rnn.text import sample_text
 
 MSE, LOGISTIC = LOSSES["mse"](), LOSSES["logistic"]()
-CASES = gradcheck_cases(np.random.default_rng(0))
+CASES = (cells.gradcheck_cases(np.random.default_rng(0))
+         + lstm.gradcheck_cases(np.random.default_rng(1))
+         + gru.gradcheck_cases(np.random.default_rng(2)))
 
 
 def data(kind, length=5, samples=6, seed=0, dtype=np.float64, **kw):
