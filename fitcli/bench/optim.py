@@ -2,7 +2,7 @@
 
 1. Iterations and seconds (inside ``step``) to a target loss for each optimizer on the
    l2-regularised softmax regression of the 8×8 digits and on a small tanh MLP of the
-   digits through the engine (``fitcli.compare``).
+   digits: configs run by ``fitcli.compare``, i.e. every optimizer through the one loop.
 2. The cost of the L-BFGS machinery: on a 512×512 Tikhonov deblurring objective
    (n = 262 144, FFT convolution), the time of one lbfgs iteration beyond its
    function/gradient evaluations, as a fraction of one evaluation (target < 10 %), and in
@@ -29,71 +29,41 @@ import scipy.fft  # noqa: E402
 
 from ..compare import _short, compare  # noqa: E402
 from ..optim import OPTIMIZERS  # noqa: E402
-from ..optim.testfns import logistic_regression  # noqa: E402
 
 DIGITS = Path(__file__).resolve().parents[2] / "datasets" / "digits.npz"
 
 
-def digits() -> tuple[np.ndarray, np.ndarray]:
-    """Standardised digits (1797, 64) and labels; a seeded synthetic stand-in if absent."""
-    if DIGITS.exists():
-        with np.load(DIGITS) as d:
-            X, y = d["X"].astype(float), d["y"].astype(int)
-    else:
-        rng = np.random.default_rng(0)
-        y = rng.integers(0, 10, 1797)
-        X = rng.standard_normal((10, 64))[y] * 2 + rng.standard_normal((1797, 64)) * 3
-    return (X - X.mean(0)) / (X.std(0) + 1e-8), y
-
-
-def mlp_closure(X: np.ndarray, y: np.ndarray, hidden: int = 32, l2: float = 1e-4, seed: int = 0):
-    """Mean cross-entropy of a 64-hidden-10 tanh MLP through the engine, flat parameters."""
-    import fitcli.engine as fe
-
-    d, k = X.shape[1], int(y.max()) + 1
-    shapes = [(d, hidden), (hidden,), (hidden, k), (k,)]
-    sizes = [int(np.prod(s)) for s in shapes]
-    offsets = np.cumsum([0] + sizes)
-    onehot = np.eye(k)[y]
-
-    def objective(x, Xb, Tb):
-        W1, b1, W2, b2 = (fe.reshape(fe.getitem(x, slice(int(a), int(b))), s)
-                          for a, b, s in zip(offsets[:-1], offsets[1:], shapes, strict=True))
-        h = fe.tanh(fe.matmul(Xb, W1) + b1)
-        logp = fe.log_softmax(fe.matmul(h, W2) + b2, axis=1)
-        ce = -fe.sum(logp * Tb) * (1.0 / Xb.shape[0])
-        return ce + 0.5 * l2 * (fe.sum(W1 * W1) + fe.sum(W2 * W2))
-
-    vg = fe.value_and_grad(objective)
-
-    def closure(x, batch=None, need_grad=True):
-        Xb, Tb = (X, onehot) if batch is None else (X[batch], onehot[batch])
-        f, g = vg(x, Xb, Tb)
-        return float(f), (np.asarray(g) if need_grad else None)
-
-    rng = np.random.default_rng(seed)
-    start = np.zeros(offsets[-1])
-    start[:sizes[0]] = rng.standard_normal(sizes[0]) / np.sqrt(d)
-    start[offsets[2]:offsets[3]] = rng.standard_normal(sizes[2]) / np.sqrt(hidden)
-    closure.start, closure.n_samples = start, X.shape[0]
-    return closure
+# the two objectives of section 1, as configs run by fitcli.compare (the one loop)
+SOFTMAX = {"name": "softmax-digits", "seed": 0,
+           "data": {"dataset": "digits", "validation": 0.0},
+           "model": {"type": "testfn", "function": "logistic_regression"},
+           "regularization": [{"type": "l2", "weight": 1e-2}],
+           "optimizer": {"type": "lbfgs"}}
+MLP = {"name": "mlp-digits", "seed": 0,
+       "data": {"dataset": "digits", "validation": 0.0},
+       "model": {"type": "mlp", "hidden": [32], "activation": "tanh"}, "loss": "logistic",
+       "regularization": [{"type": "l2", "weight": 1e-4}],
+       "optimizer": {"type": "lbfgs"}}
 
 
 def _stochastic(spec: str) -> bool:
     return OPTIMIZERS[spec.split(":")[0]].stochastic
 
 
-def time_to_target(title: str, closure, specs: list[str], iterations: int, rel_gap: float):
+def time_to_target(title: str, raw: dict, specs: list[str], iterations: int, rel_gap: float):
     """Print iterations / seconds to F_ref + rel_gap·(F0 − F_ref) for each spec."""
-    ref = compare(closure, closure.start, ["lbfgs"], iterations=5 * iterations)
+    from .. import config as C
+
+    cfg = C.resolve(raw, DIGITS.parents[1], raw["name"])
+    ref = compare(cfg, ["lbfgs"], iterations=5 * iterations)
     f_ref = ref.runs[0].losses.min()
     f0 = ref.runs[0].losses[0]
     target = f_ref + rel_gap * (f0 - f_ref)
-    result = compare(closure, closure.start, [s for s in specs if not _stochastic(s)],
-                     iterations=iterations, target=target, n_samples=closure.n_samples)
+    result = compare(cfg, [s for s in specs if not _stochastic(s)], iterations=iterations,
+                     target=target)
     # minibatch methods: 20× the steps (one step of batch 32 costs ~1/56 of a full pass)
-    more = compare(closure, closure.start, [s for s in specs if _stochastic(s)],
-                   iterations=20 * iterations, target=target, n_samples=closure.n_samples)
+    more = compare(cfg, [s for s in specs if _stochastic(s)], iterations=20 * iterations,
+                   target=target)
     result.table += more.table
     print(f"\n{title}: target loss {target:.8g} (F_ref {f_ref:.8g} + {rel_gap:g}·gap)")
     print(f"{'optimizer':28s} {'iters':>7s} {'seconds':>9s} {'evals':>7s} {'final loss':>13s}"
@@ -156,13 +126,12 @@ def lbfgs_overhead(history: int, dtype=np.float64, iterations: int = 30) -> dict
 
 def main(argv: list[str] | None = None) -> None:
     quick = "--quick" in (argv if argv is not None else sys.argv[1:])
-    X, y = digits()
     specs = ["gd", "gd:step=bb", "gd:step=wolfe", "heavy_ball", "nesterov", "lbfgs", "bfgs",
              "fista", "sgd:step=0.1:momentum=0.9", "adam:step=0.01", "svrg"]
     time_to_target("softmax regression, digits, l2 = 1e-2 (650 parameters)",
-                   logistic_regression(X, y, l2=1e-2), specs, 200 if quick else 2000, 1e-4)
+                   SOFTMAX, specs, 200 if quick else 2000, 1e-4)
     time_to_target("tanh MLP 64-32-10 through the engine, digits (2410 parameters)",
-                   mlp_closure(X, y), [s for s in specs if s != "bfgs"] + ["bfgs"],
+                   MLP, [s for s in specs if s != "bfgs"] + ["bfgs"],
                    100 if quick else 1000, 1e-2)
     print("\nL-BFGS machinery beyond evaluations, 512² Tikhonov deblurring (n = 262144)")
     print(f"{'history':>7s} {'dtype':>8s} {'eval ms':>8s} {'evals/it':>8s} {'overhead ms':>11s}"
