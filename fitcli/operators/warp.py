@@ -135,11 +135,16 @@ def _evaluate(kind, source, coords, boundary, derivs):
     live = [i for i, (a, b) in enumerate(derivs) if max(a, b) <= MAX_ORDER[kind]]
     if not live:
         return outs
-    ir, wr, vr = _axis(kind, coords[0], H, boundary, [derivs[i][0] for i in live])
-    ic, wc, vc = _axis(kind, coords[1], W, boundary, [derivs[i][1] for i in live])
+    # distinct orders per axis only: value and ∂r share the column weights, value and ∂c
+    # the row weights, so (0,0), (1,0), (0,1) need 2 column sums per row tap, not 3
+    rows = sorted({derivs[i][0] for i in live})
+    cols = sorted({derivs[i][1] for i in live})
+    ir, wr, vr = _axis(kind, coords[0], H, boundary, rows)
+    ic, wc, vc = _axis(kind, coords[1], W, boundary, cols)
     flat = source.ravel()
     tmp = np.empty_like(outs[0])         # in-place products: no temporaries per tap
-    accs = [np.empty_like(outs[0]) for _ in live]
+    accs = [np.empty_like(outs[0]) for _ in cols]
+    pick = [(i, rows.index(derivs[i][0]), cols.index(derivs[i][1])) for i in live]
     for j in range(len(ir)):
         row = ir[j] * W
         for a in accs:                    # a = Σ_k wc_k source[r_j, c_k]
@@ -150,8 +155,8 @@ def _evaluate(kind, source, coords, boundary, derivs):
                 v = np.where(vr[j] & vc[k], v, 0)
             for n, a in enumerate(accs):
                 a += np.multiply(wc[n][k], v, out=tmp)
-        for n, i in enumerate(live):
-            outs[i] += np.multiply(wr[n][j], accs[n], out=tmp)
+        for i, r, c in pick:
+            outs[i] += np.multiply(wr[r][j], accs[c], out=tmp)
     return outs
 
 

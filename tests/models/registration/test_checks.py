@@ -8,7 +8,7 @@ import pytest
 
 from fitcli import config as C
 from fitcli.api import run
-from fitcli.errors import InputError
+from fitcli.errors import ConfigError, InputError
 from fitcli.models.registration.checks import auto_levels
 
 CONFIGS = Path(__file__).resolve().parents[3] / "configs"
@@ -99,3 +99,14 @@ def test_a_user_pair_with_a_truth_file_gets_its_endpoint_error(tmp_path):
     with pytest.raises(InputError, match=r"data.truth: expected a displacement of shape "
                                          r"\(2, 48, 48\)"):
         _solve(raw)
+
+
+def test_the_optimizer_is_a_name_a_mapping_or_the_models_default():
+    base = {k: v for k, v in NOISY.items() if k != "optimizer"}
+    for section in ({}, {"optimizer": "lbfgs"}, {"optimizer": {"history": 5}}):
+        assert C.load({**base, **section}).resolved["optimizer"]["type"] == "lbfgs"
+    mlp = {"name": "m", "data": {"dataset": "spirals"}, "model": {"type": "mlp"}}
+    assert C.load({**mlp, "optimizer": "adam"}).resolved["optimizer"]["type"] == "adam"
+    with pytest.raises(ConfigError, match="optimizer: expected a name .*required for model "
+                                          "mlp"):
+        C.load(mlp)
