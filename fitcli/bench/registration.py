@@ -14,8 +14,10 @@ error over all pixels, folded pixels and seconds for
 plus the error of the zero field. ``--realistic SIGMA``: the pair is made at twice the
 resolution (image and deformation), block-averaged 2×2 to the config's size and given
 Gaussian noise of σ = SIGMA (the truth: the fine displacement block-averaged and halved),
-so the moving image is not made by fitcli's own interpolator. Both scikit-image methods return the flow in the same
-convention as ours (moving(x + u(x)) ≈ fixed(x)), so the numbers compare directly.
+so the moving image is not made by fitcli's own interpolator.
+
+Both scikit-image methods return the flow in the same convention as ours
+(moving(x + u(x)) ≈ fixed(x)), so the numbers compare directly.
 """
 
 from __future__ import annotations
