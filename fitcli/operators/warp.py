@@ -117,8 +117,14 @@ def _axis(kind: str, x: np.ndarray, n: int, boundary: str, orders):
         taps = [f.astype(np.intp) + (k - 1) for k in range(4)]
         weights = [_bspline_weights(t, o) for o in orders]
     if boundary == "border":
-        taps = ([np.minimum(i, n - 1) for i in taps] if kind == "linear"
-                else [_mirror(i, n) for i in taps])
+        if kind == "linear":
+            taps = [np.minimum(i, n - 1) for i in taps]
+        elif n >= 3:   # f in [0, n-1]: taps in [-1, n+1], one reflection at most per side
+            p = 2 * (n - 1)
+            taps = [np.abs(taps[0]), taps[1], np.minimum(taps[2], p - taps[2]),
+                    np.minimum(taps[3], p - taps[3])]
+        else:
+            taps = [_mirror(i, n) for i in taps]
         weights = [w if o == 0 else [wk * inside for wk in w] for w, o in zip(weights, orders,
                                                                               strict=True)]
         return taps, weights, None
