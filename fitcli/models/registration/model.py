@@ -127,7 +127,6 @@ class RegistrationModel(Model):
         super().__init__(data)
         ex = data.extras
         fixed, moving = ex["fixed"], ex["moving"]
-        self.levels_given = levels is not None
         levels = auto_levels(fixed.shape) if levels is None else levels
         if not (isinstance(levels, int) and levels >= 1) or min(fixed.shape) >> (levels - 1) < 4:
             raise ConfigError("model.levels", "a positive integer leaving at least 4x4 pixels "
