@@ -442,8 +442,8 @@ def resolve(raw: dict, base_dir: str | Path = ".", default_name: str = "run") ->
     regs = _regularization(raw.get("regularization"),
                            own_registry("regularizers", model_cls, reg))
 
-    opt_raw = _section(raw, "optimizer")
-    opt_name, opt_cls, opt_rest = _component(opt_raw or None, reg["optimizers"], "optimizer")
+    opt_name, opt_cls, opt_rest = _optimizer(raw.get("optimizer"), model_name, model_cls,
+                                             reg["optimizers"])
     stop_raw = {k: opt_rest.pop(k) for k in list(opt_rest) if k in STOP_KEYS}
     optimizer = resolve_options(opt_rest, opt_cls, "optimizer", extra=STOP_KEYS)
     _check_optimizer(opt_cls, optimizer)
@@ -479,6 +479,18 @@ def resolve(raw: dict, base_dir: str | Path = ".", default_name: str = "run") ->
     }
     return Config(name, seed, dtype, Path(base_dir), model_cls, model, data, loss_cls, loss,
                   regs, opt_cls, optimizer, stop, output, resolved, sweep)
+
+
+def _optimizer(value, model_name: str, model_cls, registry: dict):
+    """The optimizer section: a name or a mapping (its ``type`` may be left to the model's
+    ``default_optimizer``); absent, the model's default or one line saying it is needed."""
+    default = getattr(model_cls, "default_optimizer", None)
+    if isinstance(value, dict) and "type" not in value and default is not None:
+        value = {"type": default, **value}
+    if value is None and default is None:
+        raise ConfigError("optimizer", f"a name (one of {', '.join(registry)}) or a mapping "
+                          f"with a 'type' (required for model {model_name})")
+    return _component(value or None, registry, "optimizer", default=default)
 
 
 def _section(raw: dict, key: str) -> dict:

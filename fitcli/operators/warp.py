@@ -117,8 +117,14 @@ def _axis(kind: str, x: np.ndarray, n: int, boundary: str, orders):
         taps = [f.astype(np.intp) + (k - 1) for k in range(4)]
         weights = [_bspline_weights(t, o) for o in orders]
     if boundary == "border":
-        taps = ([np.minimum(i, n - 1) for i in taps] if kind == "linear"
-                else [_mirror(i, n) for i in taps])
+        if kind == "linear":
+            taps = [np.minimum(i, n - 1) for i in taps]
+        elif n >= 3:   # f in [0, n-1]: taps in [-1, n+1], one reflection at most per side
+            p = 2 * (n - 1)
+            taps = [np.abs(taps[0]), taps[1], np.minimum(taps[2], p - taps[2]),
+                    np.minimum(taps[3], p - taps[3])]
+        else:
+            taps = [_mirror(i, n) for i in taps]
         weights = [w if o == 0 else [wk * inside for wk in w] for w, o in zip(weights, orders,
                                                                               strict=True)]
         return taps, weights, None
@@ -135,11 +141,16 @@ def _evaluate(kind, source, coords, boundary, derivs):
     live = [i for i, (a, b) in enumerate(derivs) if max(a, b) <= MAX_ORDER[kind]]
     if not live:
         return outs
-    ir, wr, vr = _axis(kind, coords[0], H, boundary, [derivs[i][0] for i in live])
-    ic, wc, vc = _axis(kind, coords[1], W, boundary, [derivs[i][1] for i in live])
+    # distinct orders per axis only: value and ∂r share the column weights, value and ∂c
+    # the row weights, so (0,0), (1,0), (0,1) need 2 column sums per row tap, not 3
+    rows = sorted({derivs[i][0] for i in live})
+    cols = sorted({derivs[i][1] for i in live})
+    ir, wr, vr = _axis(kind, coords[0], H, boundary, rows)
+    ic, wc, vc = _axis(kind, coords[1], W, boundary, cols)
     flat = source.ravel()
     tmp = np.empty_like(outs[0])         # in-place products: no temporaries per tap
-    accs = [np.empty_like(outs[0]) for _ in live]
+    accs = [np.empty_like(outs[0]) for _ in cols]
+    pick = [(i, rows.index(derivs[i][0]), cols.index(derivs[i][1])) for i in live]
     for j in range(len(ir)):
         row = ir[j] * W
         for a in accs:                    # a = Σ_k wc_k source[r_j, c_k]
@@ -150,8 +161,8 @@ def _evaluate(kind, source, coords, boundary, derivs):
                 v = np.where(vr[j] & vc[k], v, 0)
             for n, a in enumerate(accs):
                 a += np.multiply(wc[n][k], v, out=tmp)
-        for n, i in enumerate(live):
-            outs[i] += np.multiply(wr[n][j], accs[n], out=tmp)
+        for i, r, c in pick:
+            outs[i] += np.multiply(wr[r][j], accs[c], out=tmp)
     return outs
 
 

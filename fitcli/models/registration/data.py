@@ -240,16 +240,22 @@ def _load(source, ctx: DataContext, field_name: str, size, resize, notes: list) 
 def load_registration_data(ctx: DataContext, /, *, fixed: str | None = None,
                            moving: str | None = None, image: str | None = None,
                            deformation: dict | None = None, size: int | None = None,
-                           resize: int | None = None) -> Dataset:
+                           resize: int | None = None, noise: float = 0.0,
+                           truth: str | None = None) -> Dataset:
     """A registration pair: ``fixed`` + ``moving`` (built-in names or paths), or ``image`` +
     ``deformation`` (a synthetic pair with its exact displacement as ground truth).
 
     ``size`` crops the centre, ``resize`` resamples to resize × resize (both optional).
     ``deformation``: ``{type: smooth_random | rotation | affine, magnitude, seed,
     smoothness, angle, scale, shift}`` (see :func:`fitcli.registration.make_deformation`).
+    ``noise``: σ of Gaussian noise added to both images (seeded). ``truth``: a .npy file
+    with the true displacement (2, H, W) of a user pair (endpoint error, endpoint_error.png).
     """
     notes: list[str] = []
-    truth = affine = None
+    truth_file, truth, affine = truth, None, None
+    if image is not None and truth_file is not None:
+        raise ConfigError("data.truth", "no file for a synthetic pair (data.image + "
+                          "deformation has its own truth); give it with data.fixed + moving")
     if image is not None:
         if fixed is not None or moving is not None:
             raise ConfigError("data", "either image (+ deformation) or fixed + moving, not both")
@@ -271,7 +277,33 @@ def load_registration_data(ctx: DataContext, /, *, fixed: str | None = None,
         f = _load(fixed, ctx, "fixed", size, resize, notes)
         m = _load(moving, ctx, "moving", size, resize, notes)
         name = f"{fixed} / {moving}"
+        if truth_file is not None:
+            truth = _load_truth(truth_file, ctx, f.shape)
+    if not (isinstance(noise, (int, float)) and np.isfinite(noise) and noise >= 0):
+        raise ConfigError("data.noise", "a non-negative number (σ of the added noise)", noise)
+    if noise > 0:
+        f = (f + noise * ctx.rng.standard_normal(f.shape)).astype(f.dtype)
+        m = (m + noise * ctx.rng.standard_normal(m.shape)).astype(m.dtype)
     return registration_pair(f, m, truth, affine, notes, name)
+
+
+def _load_truth(path: str, ctx: DataContext, shape: tuple[int, int]) -> np.ndarray:
+    """A user pair's true displacement from a .npy file: (2, H, W), finite."""
+    from pathlib import Path
+
+    p = Path(path) if Path(path).is_absolute() else Path(ctx.base_dir) / path
+    try:
+        u = np.load(p, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"data.truth: cannot read {p} as a .npy array "
+                         f"({type(exc).__name__})") from None
+    if u.shape != (2,) + tuple(shape) or not np.issubdtype(u.dtype, np.number):
+        raise InputError(f"data.truth: expected a displacement of shape (2, {shape[0]}, "
+                         f"{shape[1]}) (rows, cols; skimage's flow convention), got "
+                         f"{u.shape} {u.dtype}")
+    if not np.all(np.isfinite(u)):
+        raise InputError(f"data.truth: {p.name} has non-finite values")
+    return u.astype(ctx.dtype)
 
 
 def registration_pair(fixed: np.ndarray, moving: np.ndarray, truth: np.ndarray | None = None,

@@ -23,11 +23,21 @@ from ...losses import Loss
 from ...operators.pyramid import upsample_field
 from ...operators.warp import warp
 from ..base import OPTIMIZER_COPIES, Model, check_choice
+from .checks import (
+    ANGLE_DISAGREE,
+    SCALE_BOUNDS,
+    SCALE_DISAGREE,
+    auto_levels,
+    doubts,
+    noise_floor,
+    search_affine,
+)
 from .data import endpoint_error, fold_fraction, load_registration_data, pair_metrics
 from .fields import FIELD_REGULARIZERS
 from .transforms import (
     Similarity,
     affine_info,
+    affine_theta,
     build_levels,
     coarsen_affine,
     make_transform,
@@ -81,6 +91,7 @@ class RegistrationModel(Model):
     name = "registration"
     load_data = staticmethod(load_registration_data)
     default_loss = "ssd"
+    default_optimizer = "lbfgs"       # used when the config has no ``optimizer:``
     main_metric = "loss"
     batchable = False
     solvable = True
@@ -108,13 +119,15 @@ class RegistrationModel(Model):
 
     def __init__(self, data, *,
                  transform: Literal["translation", "affine", "displacement"] = "displacement",
-                 levels: int = 3, iterations: int | list[int] | None = None,
+                 levels: int | None = None, iterations: int | list[int] | None = None,
                  pre: Literal["affine"] | None = None,
                  interpolation: Literal["cubic", "linear"] = "cubic",
-                 boundary: Literal["border", "zeros"] = "border"):
+                 boundary: Literal["border", "zeros"] = "border",
+                 start: Literal["search", "identity"] = "search"):
         super().__init__(data)
         ex = data.extras
         fixed, moving = ex["fixed"], ex["moving"]
+        levels = auto_levels(fixed.shape) if levels is None else levels
         if not (isinstance(levels, int) and levels >= 1) or min(fixed.shape) >> (levels - 1) < 4:
             raise ConfigError("model.levels", "a positive integer leaving at least 4x4 pixels "
                               "at the coarsest level", levels)
@@ -122,6 +135,8 @@ class RegistrationModel(Model):
             raise ConfigError("model.pre", "null unless transform is displacement", pre)
         check_choice("model.interpolation", interpolation, ("cubic", "linear"))
         check_choice("model.boundary", boundary, ("border", "zeros"))
+        check_choice("model.start", start, ("search", "identity"))
+        self.start = start
         make_transform(transform)
         self.interpolation, self.boundary, self.pre = interpolation, boundary, pre
         self.pyramid = build_levels(fixed, moving, levels, interpolation, boundary)
@@ -134,6 +149,9 @@ class RegistrationModel(Model):
         self.notes = list(ex.get("notes", []))
         self.affine_theta: np.ndarray | None = None     # the affine stage's result (finest)
         self.pre_field: np.ndarray | None = None
+        self.affine_log: list[tuple[int, float, float]] = []   # (level, angle, scale) per level
+        self.search: tuple[float, float] | None = None           # the start's angle, scale
+        self.noise = noise_floor(fixed, moving)
         self._set_stage(0)
 
     # -- stages: (transform, level), coarsest level first ------------------------------------
@@ -166,6 +184,13 @@ class RegistrationModel(Model):
 
     def enter_stage(self, index, previous):
         before = self.plan[index - 1][0] if index > 0 else None
+        if before == "affine" and previous is not None:
+            lv = self.pyramid[self.plan[index - 1][1]]
+            a = affine_info(np.asarray(previous["theta"]), lv)
+            self.affine_log.append((lv.index, a["angle"], a["scale"]))
+        if index == 0 and self.plan[0][0] == "affine" and self.start == "search":
+            self._set_stage(0)
+            return {"theta": self._search_start()}
         if previous is not None and before == "affine" and self.plan[index][0] != "affine":
             self.affine_theta = np.array(previous["theta"])
         self._set_stage(index)
@@ -174,6 +199,12 @@ class RegistrationModel(Model):
         coarse = self.pyramid[self.plan[index - 1][1]]
         return {"theta": self.transform.refine(np.asarray(previous["theta"]), coarse,
                                                self.level)}
+
+    def _search_start(self) -> np.ndarray:
+        """θ of the first affine stage from the coarse rotation/scale search."""
+        matrix, _, angle, scale = search_affine(self.pyramid)
+        self.search = (angle, scale)
+        return affine_theta(matrix, self.level)
 
     def stage_weight(self, name: str, weight: float, loss) -> float:
         """Rescaled so that a weight means the same on every level. ncc is a mean over
@@ -259,11 +290,52 @@ class RegistrationModel(Model):
         return m
 
     def warnings(self, params) -> list[str]:
+        """Notes of the data, folds, and the doubts of a finished solve: no better match
+        than before, a residual below the pair's noise, a displacement at the edge of what
+        the pyramid reaches, an affine at a bound or changing from level to level."""
         out = list(self.notes)
-        folds = fold_fraction(self.displacement(params))
+        u = self.displacement(params)
+        folds = fold_fraction(u)
         if folds > 0:
             out.append(f"the displacement folds on {100 * folds:.2f}% of the pixels (Jacobian "
                        "determinant <= 0): raise the regularizer weight")
+        finest = self.pyramid[-1]
+        if self.level is not finest:          # stopped early: the checks need the end
+            return out
+        warped = self.warped(u)
+        m = pair_metrics(finest.fixed, finest.moving, warped, u)
+        rms = float(np.sqrt(np.mean((warped - finest.fixed) ** 2)))
+        out += doubts(m, self.noise, finest.fixed, finest.moving, rms)
+        return out + self._reach_warnings(params)
+
+    def _reach_warnings(self, params) -> list[str]:
+        out, levels = [], len(self.pyramid)
+        theta = np.asarray(params["theta"])
+        if self.transform.name != "affine":
+            own = self.transform.displacement(theta, self.level)
+            reach = float(np.sqrt((own ** 2).sum(axis=0)).max())
+            if reach > 2.0 ** (levels - 1):
+                out.append(f"the {self.transform.name} reaches {reach:.1f} px, beyond the "
+                           f"~{2 ** (levels - 1)} px (1 px at the coarsest level) that "
+                           f"{levels} pyramid levels capture reliably: add levels "
+                           "(model.levels) or pre: affine")
+        log = list(self.affine_log)
+        if self.transform.name == "affine":
+            a = affine_info(theta, self.level)
+            log.append((self.level.index, a["angle"], a["scale"]))
+        if not log:
+            return out
+        _, angle, scale = log[-1]
+        if not SCALE_BOUNDS[0] < scale < SCALE_BOUNDS[1]:
+            out.append(f"the affine scale {scale:.3g} is outside {SCALE_BOUNDS}: almost "
+                       "surely a wrong optimum (check the pair, or give more levels)")
+        if len(log) > 1:
+            _, a0, s0 = log[-2]
+            if abs((angle - a0 + 180) % 360 - 180) > ANGLE_DISAGREE or \
+                    abs(scale / s0 - 1) > SCALE_DISAGREE:
+                out.append(f"the affine changed between the last two levels (angle "
+                           f"{a0:.2f} to {angle:.2f} deg, scale {s0:.4f} to {scale:.4f}): "
+                           "the coarse levels did not settle it; doubtful")
         return out
 
     def export_arrays(self, params) -> dict[str, np.ndarray]:

@@ -28,7 +28,8 @@ from ...errors import ConfigError
 from ...operators.pyramid import pyramid, upsample_field
 from ...operators.warp import identity_grid, spline_coefficients, warp_cubic, warp_linear
 
-__all__ = ["TRANSFORMS", "Level", "Similarity", "Transform", "affine_info", "build_levels",
+__all__ = ["TRANSFORMS", "Level", "Similarity", "Transform", "affine_info", "affine_theta",
+           "build_levels",
            "coarsen_affine",
            "make_transform"]
 
@@ -222,6 +223,14 @@ def coarsen_affine(theta: np.ndarray, fine: Level, coarse: Level) -> np.ndarray:
     out[:4] = theta[:4] / s_f * s_c
     out[4:] = theta[4:] / 2.0
     return out.astype(theta.dtype)
+
+
+def affine_theta(matrix: np.ndarray, level: Level) -> np.ndarray:
+    """The affine θ on ``level`` of x ↦ c + matrix (x − c) (no shift): a = (matrix − I) s."""
+    _, s = _centre_and_scale(level.shape)
+    theta = np.zeros(6, dtype=level.fixed.dtype)
+    theta[:4] = ((np.asarray(matrix) - np.eye(2)) * s).ravel()
+    return theta
 
 
 def affine_info(theta: np.ndarray, level: Level) -> dict:
