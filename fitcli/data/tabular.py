@@ -218,6 +218,9 @@ def load_tabular(ctx: DataContext, /, *, dataset: str, validation: float | str =
         train_cols, val_cols, y_tr = part.cols, vpart.cols, y
     else:
         train, val = split(ctx.rng, y if task == "classification" else None, len(y), validation)
+        if not len(train):
+            raise ConfigError("data.validation", f"a fraction that leaves training samples "
+                              f"(of {len(y)})", validation)
         train_cols, val_cols = [take(c, train) for c in part.cols], [take(c, val) for c in
                                                                        part.cols]
         y_tr, y_val = y[train], (y[val] if len(val) else None)
