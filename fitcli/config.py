@@ -461,6 +461,7 @@ def resolve(raw: dict, base_dir: str | Path = ".", default_name: str = "run") ->
 
     regs = _regularization(raw.get("regularization"),
                            own_registry("regularizers", model_cls, reg))
+    _check_applies(regs, model_cls, own_registry("regularizers", model_cls, reg))
 
     opt_raw = _section(raw, "optimizer")
     opt_name, opt_cls, opt_rest = _component(opt_raw or None, reg["optimizers"], "optimizer")
@@ -532,6 +533,19 @@ def _regularization(value, registry) -> list:
             raise ConfigError(f"{path}.weight", "a non-negative number", weight)
         out.append((name, cls, weight, resolve_options(rest, cls, path, extra=("weight",))))
     return out
+
+
+def _check_applies(regs, model_cls, registry) -> None:
+    """A regularizer the kind's blocks cannot take (tv on an mlp's weight matrices) is a bad
+    config: found by validate, before anything is built or written."""
+    accepts = getattr(model_cls, "regularizer_kinds", ("any",))
+    for i, (name, cls, _, _) in enumerate(regs):
+        kind = getattr(cls, "applies_to", "any")
+        if kind not in accepts:
+            ok = [n for n, c in registry.items() if getattr(c, "applies_to", "any") in accepts]
+            raise ConfigError(f"regularization[{i}].type", f"a regularizer of "
+                              f"{model_cls.name} parameters ({', '.join(ok)})", name,
+                              f"{name} acts on an {kind}")
 
 
 def _positive(value, path, kind, allow_zero=False):
