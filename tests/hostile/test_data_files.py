@@ -65,3 +65,11 @@ def test_nan_features_in_npz(tiny):
     X[3, 1] = np.inf
     _npz(tiny.parent / "n.npz", X, np.arange(10) % 2)
     one_line_error(_validate(tiny, "n.npz"), "n.npz", "'x2'")
+
+
+def test_predict_refuses_complex_npz(tiny):
+    code, _, err = cli("train", tiny, "--out", "run", "-q")
+    assert code == 0, err
+    _npz(tiny.parent / "c.npz", np.random.rand(5, 2) + 1j, np.arange(5) % 2)
+    one_line_error(cli("predict", "run", "--data", "c.npz"), "c.npz", "complex")
+    one_line_error(cli("evaluate", "run", "--data", "c.npz"), "c.npz", "complex")
