@@ -68,3 +68,18 @@ def test_predict_evaluate_out_under_a_file(blocker, tiny, monkeypatch, command):
     _forbid(monkeypatch, A, "load_fitted")
     one_line_error(cli(command, "run", "--data", "new.csv", "--out", blocker / "p.csv"),
                    "--out", "is a file")
+
+
+def test_a_device_is_not_an_output_file(tiny, monkeypatch):
+    import fitcli.problem as P
+
+    _forbid(monkeypatch, P, "build")
+    one_line_error(cli("graph", tiny, "--out", "/dev/full"), "--out", "not a regular file")
+
+
+def test_a_folder_that_cannot_be_created(tiny):
+    """/proc passes os.access for root, yet refuses mkdir: one line, not a traceback."""
+    if not Path("/proc/self").exists():
+        pytest.skip("no /proc")
+    one_line_error(cli("train", tiny, "--out", "/proc/fitcli-hostile-test"),
+                   "/proc/fitcli-hostile-test")
