@@ -161,6 +161,9 @@ def compare(cfg: C.Config, optimizers: Sequence[str], *, iterations: int | None 
     optimizer, status, final_loss, best_loss, iterations, seconds, evaluations,
     iters_to_target, seconds_to_target).
     """
+    if not optimizers:
+        raise ConfigError("--optimizers", "at least one optimizer spec, e.g. gd,lbfgs",
+                          ",".join(optimizers))
     base = build(cfg)
     if len(base.model.stages()) > 1:
         raise ConfigError("model", "a single-stage objective for compare (this model fits "

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import math
 import re
 import types
 import typing
@@ -290,9 +291,9 @@ def coerce(value, ann, path: str):
                 return int(f)
     elif ann is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
+            return _finite(float(value), path, value)
         if isinstance(value, str) and _NUMBER.match(value.strip()):
-            return float(value)  # PyYAML reads 1e-3 (no dot) as a string
+            return _finite(float(value), path, value)  # PyYAML reads 1e-3 as a string
     elif ann in (str, Path):
         if isinstance(value, str):
             return value
@@ -304,6 +305,15 @@ def coerce(value, ann, path: str):
     raise ConfigError(path, describe_type(ann), value)
 
 
+def _finite(f: float, path: str, value) -> float:
+    """No NaN or infinity in a float option: a NaN start, noise or coefficient only shows up
+    later as a 'diverged' fit (exit 1) instead of a bad config (exit 2). The one exception,
+    in resolve_options: an option whose default is infinite (a box bound) accepts it."""
+    if not math.isfinite(f):
+        raise ConfigError(path, "a finite number", value)
+    return f
+
+
 def check_keys(section: dict, allowed, path: str) -> None:
     """Unknown keys → error with the closest valid name."""
     for key in section:
@@ -313,6 +323,15 @@ def check_keys(section: dict, allowed, path: str) -> None:
             raise ConfigError(full, "a known key", None, hint) from None
 
 
+def _infinite(value, default) -> float | None:
+    """``value`` as ±inf when it is one and the option's default is infinite, else None."""
+    if isinstance(default, float) and math.isinf(default) and not isinstance(value, bool) \
+            and isinstance(value, (int, float, str)) and _NUMBER.match(str(value).strip()):
+        f = float(value)
+        return f if math.isinf(f) else None
+    return None
+
+
 def resolve_options(section: dict, fn, path: str, extra=()) -> dict:
     """Check ``section`` against ``fn``'s options; coerce; fill defaults; required present."""
     opts = options_of(fn)
@@ -320,7 +339,8 @@ def resolve_options(section: dict, fn, path: str, extra=()) -> dict:
     out = {}
     for name, opt in opts.items():
         if name in section:
-            out[name] = coerce(section[name], opt.annotation, f"{path}.{name}")
+            out[name] = _infinite(section[name], opt.default) \
+                or coerce(section[name], opt.annotation, f"{path}.{name}")
         elif opt.required:
             raise ConfigError(f"{path}.{name}", describe_type(opt.annotation) + " (required)")
         else:  # tuples in signatures (immutable defaults) become YAML lists
@@ -441,6 +461,7 @@ def resolve(raw: dict, base_dir: str | Path = ".", default_name: str = "run") ->
 
     regs = _regularization(raw.get("regularization"),
                            own_registry("regularizers", model_cls, reg))
+    _check_applies(regs, model_cls, own_registry("regularizers", model_cls, reg))
 
     opt_name, opt_cls, opt_rest = _optimizer(raw.get("optimizer"), model_name, model_cls,
                                              reg["optimizers"])
@@ -524,6 +545,19 @@ def _regularization(value, registry) -> list:
             raise ConfigError(f"{path}.weight", "a non-negative number", weight)
         out.append((name, cls, weight, resolve_options(rest, cls, path, extra=("weight",))))
     return out
+
+
+def _check_applies(regs, model_cls, registry) -> None:
+    """A regularizer the kind's blocks cannot take (tv on an mlp's weight matrices) is a bad
+    config: found by validate, before anything is built or written."""
+    accepts = getattr(model_cls, "regularizer_kinds", ("any",))
+    for i, (name, cls, _, _) in enumerate(regs):
+        kind = getattr(cls, "applies_to", "any")
+        if kind not in accepts:
+            ok = [n for n, c in registry.items() if getattr(c, "applies_to", "any") in accepts]
+            raise ConfigError(f"regularization[{i}].type", f"a regularizer of "
+                              f"{model_cls.name} parameters ({', '.join(ok)})", name,
+                              f"{name} acts on an {kind}")
 
 
 def _positive(value, path, kind, allow_zero=False):

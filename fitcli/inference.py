@@ -160,6 +160,9 @@ def _tabular_npz(fitted: Fitted, path: Path, labelled: bool):
         raise InputError(f"--data: {path}: this run was trained on a CSV with categorical "
                          "columns: give a .csv file")
     arrays = _read_npz(path, ("X", "y") if labelled else ("X",))
+    if arrays["X"].dtype.kind not in "biuf":   # complex: float64 drops the imaginary part
+        raise InputError(f"--data: {path}: array X holds {arrays['X'].dtype} values; expected "
+                         "real numbers")
     X = np.asarray(arrays["X"], dtype=np.float64)
     if X.ndim != 2 or X.shape[1] != len(ex["columns"]):
         raise InputError(f"--data: {path}: expected X of shape (N, {len(ex['columns'])}), got "

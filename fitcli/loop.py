@@ -443,6 +443,16 @@ class _Loop:
                                    self.labels[self.state.stage]))
         return Outcome(summary, history, problem)
 
+    def rose(self, last: dict) -> list[str]:
+        """A fit that ends far above where it started is doubtful however it stopped (adam
+        at step 1e3: 2.58 → 85 456, "done"). Not across stages: their losses differ in scale."""
+        f0, f1 = (self.history[0].get("loss") if self.history else None), last.get("loss")
+        if self.staged or f0 is None or f1 is None or not np.isfinite(f0) \
+                or not f1 - f0 > max(abs(f0), 1e-12):
+            return []
+        return [f"the loss ended at {f1:.6g}, far above where it started ({f0:.6g}): "
+                "the step is probably too large"]
+
     def summary(self, status: str, reason: str) -> dict:
         """summary.json: status, stop reason, objective, loss, terms, metrics (the last row's
         and the model's final ones), warnings, counts."""
@@ -467,7 +477,7 @@ class _Loop:
             "n_params": problem.params.size, "dtype": cfg.dtype, "seed": cfg.seed,
             "resumed_from": self.start_iter or None,
             "checkpoint_iteration": None,
-            "warnings": model.warnings(views) if status != "diverged" else [],
+            "warnings": model.warnings(views) + self.rose(last) if status != "diverged" else [],
         }
         if self.staged:
             out["stages"] = json.loads(st.stage_log)

@@ -291,6 +291,8 @@ def check_writable(path: Path, what: str, folder: bool = False) -> None:
         raise InputError(f"{what} {path}: a symbolic link to a missing target")
     if path.exists() and folder != path.is_dir():
         raise InputError(f"{what} {path}: exists and is {'not ' if folder else ''}a folder")
+    if path.exists() and not folder and not path.is_file():
+        raise InputError(f"{what} {path}: exists and is not a regular file (a device or pipe)")
     parent = path if path.exists() else path.parent
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent
@@ -306,7 +308,10 @@ def claim(run_dir: Path):
     plus our pid for the message. A second run on the folder is refused with one line;
     a dead owner's lock is taken over (the kernel releases a dead process's flock, so a
     crash never leaves the folder stuck)."""
-    run_dir.mkdir(parents=True, exist_ok=True)
+    try:   # a place os.access calls writable may still refuse a folder (/proc, for root)
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"run folder {run_dir}: cannot be created ({exc.strerror})") from None
     path = run_dir / LOCK_NAME
     if fcntl is None:   # no advisory locks (Windows): no guard
         yield path

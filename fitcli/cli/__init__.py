@@ -11,9 +11,17 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
+from typer.core import TyperGroup
+
+try:  # typer 0.2x vendors click as typer._click: its usage errors are not click's
+    from typer._click.exceptions import NoArgsIsHelpError, UsageError
+except ImportError:  # pragma: no cover - older typer on the real click
+    from click.exceptions import NoArgsIsHelpError, UsageError
 
 from .. import allocator
 
@@ -26,7 +34,61 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 allocator.tune()   # keep large freed blocks for reuse (glibc; see fitcli/allocator.py)
 
+
+
+@contextmanager
+def _one_line():
+    """click's usage errors (``--seed abc``, a missing argument, an unknown command) as one
+    ``error:`` line, exit 2, like every other error of the tool; Python warnings (numpy,
+    matplotlib) as one ``warning:`` line each instead of the raw two-line source echo. Not
+    silenced (but deprecations): a numpy overflow can be the only sign of a doubtful result."""
+    from .common import err, warn
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        warn(f"{category.__name__}: {message} ({os.path.basename(filename)}:{lineno})")
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        # Deprecations of libraries (imageio's DICOM plugin on every read) are for their
+        # developers, not for someone running a fit; Python hides them outside __main__ too.
+        for category in (DeprecationWarning, PendingDeprecationWarning):
+            warnings.simplefilter("ignore", category)
+        try:
+            yield
+        except NoArgsIsHelpError:
+            raise   # prints the help
+        except UsageError as exc:
+            err.print(f"[red]error:[/red] {_escape(exc.format_message())} "
+                      f"(see `{_escape(_help_cmd(exc))}`)", soft_wrap=True)
+            raise typer.Exit(2) from None
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(" ".join(text.split()))
+
+
+def _help_cmd(exc: UsageError) -> str:
+    """``fitcli train --help`` whatever the program name (``-c`` under ``python -c``)."""
+    words = exc.ctx.command_path.split()[1:] if exc.ctx is not None else []
+    return " ".join(["fitcli", *words, "--help"])
+
+
+class _Group(TyperGroup):
+    """The app's group: usage errors and warnings of every command go through _one_line."""
+
+    def make_context(self, *args, **kwargs):
+        with _one_line():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx):
+        with _one_line():
+            return super().invoke(ctx)
+
+
 app = typer.Typer(
+    cls=_Group,
     add_completion=False,
     no_args_is_help=True,
     help="Fit models from a YAML config on fitcli's own reverse-mode AD engine.",

@@ -30,7 +30,12 @@ def bench_complexity(
     """
     from ..bench import complexity
     from ..problem import build, make_closure
+    from ..runfolder import check_writable
 
+    try:   # before minutes of timing, not after
+        check_writable(out_dir, "--out", folder=True)
+    except FitcliError as exc:
+        raise fail(exc) from None
     res = complexity.run(quick)
     out.print(complexity.format_tables(res), markup=False, highlight=False)
     rows = []

@@ -143,8 +143,10 @@ def graph(
     """The computational graph of a config's objective (DOT, SVG), at the model's tiny size."""
     from .. import graph as G
     from ..problem import build, load_tiny, objective
+    from ..runfolder import check_writable
 
     try:
+        check_writable(out_file, "--out")
         problem = build(load_tiny(config, set_ or []))
     except FitcliError as exc:
         raise fail(exc) from None

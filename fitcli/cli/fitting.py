@@ -106,6 +106,7 @@ def solve(
     Exit codes as train.
     """
     from ..api import with_input
+    from ..runfolder import check_writable
 
     try:
         cfg = load_config(config, set_, seed, resume)
@@ -115,6 +116,8 @@ def solve(
                               f"(superres, registration), got {kind!r}; use `fitcli train`")
         if input_ is not None:
             cfg = with_input(cfg, input_)
+        if output is not None:   # before the solve, not after it
+            check_writable(output, "--output")
         run_dir, msg = run_dir_for(cfg, out_dir, resume)
         if sweep is not None:
             if resume is not None or output is not None:

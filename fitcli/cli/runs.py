@@ -47,8 +47,10 @@ def predict(
     from ..api import load_fitted
     from ..inference import predict as apply
     from ..inference import write
+    from ..runfolder import check_writable
 
     try:
+        check_writable(out_path or run_dir, "--out", folder=out_path is None)
         fitted = load_fitted(run_dir, best=best)
         if fitted.note:
             note(fitted.note)
@@ -74,8 +76,10 @@ def evaluate(
     from ..api import load_fitted
     from ..evaluation import evaluate as measure
     from ..evaluation import write_evaluation
+    from ..runfolder import check_writable
 
     try:
+        check_writable(out_dir or run_dir, "--out", folder=True)
         fitted = load_fitted(run_dir, best=best)
         if fitted.note:
             note(fitted.note)

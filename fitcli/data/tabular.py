@@ -147,7 +147,12 @@ def _read_npz(path: Path):
             if missing:
                 raise InputError(f"{path}: missing array(s) {', '.join(missing)} "
                                  f"(expected X (N, D) and y (N,))")
-            return np.asarray(f["X"], dtype=np.float64), np.asarray(f["y"])
+            X, y = f["X"], f["y"]
+            for name, a, kinds in (("X", X, "biuf"), ("y", y, "biufUS")):
+                if a.dtype.kind not in kinds:   # complex: float64 would drop the imaginary part
+                    raise InputError(f"{path}: array {name} holds {a.dtype} values; expected "
+                                     f"real numbers" + (" or labels" if name == "y" else ""))
+            return np.asarray(X, dtype=np.float64), np.asarray(y)
     except (OSError, ValueError, EOFError, KeyError, AttributeError, zipfile.BadZipFile,
             zlib.error) as exc:    # truncated, CRC-damaged, a .npy renamed .npz
         raise InputError(f"{path}: not a readable .npz file ({type(exc).__name__}: "
@@ -218,6 +223,9 @@ def load_tabular(ctx: DataContext, /, *, dataset: str, validation: float | str =
         train_cols, val_cols, y_tr = part.cols, vpart.cols, y
     else:
         train, val = split(ctx.rng, y if task == "classification" else None, len(y), validation)
+        if not len(train):
+            raise ConfigError("data.validation", f"a fraction that leaves training samples "
+                              f"(of {len(y)})", validation)
         train_cols, val_cols = [take(c, train) for c in part.cols], [take(c, val) for c in
                                                                        part.cols]
         y_tr, y_val = y[train], (y[val] if len(val) else None)

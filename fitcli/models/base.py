@@ -202,6 +202,9 @@ class Model:
     # (registration: ncc; tv / diffusion / ... of a displacement field)
     losses: ClassVar[dict[str, type]] = {}
     regularizers: ClassVar[dict[str, type]] = {}
+    # the Regularizer.applies_to kinds its regularized blocks take: plain parameter vectors
+    # ("any": l1, l2) unless its blocks are images or fields (config refuses the others)
+    regularizer_kinds: ClassVar[tuple[str, ...]] = ("any",)
 
     def __init__(self, data, **options):
         self.data = data

@@ -18,6 +18,9 @@ class Regularizer:
     name: ClassVar[str] = "regularizer"
     smooth: ClassVar[bool] = True
     formula: ClassVar[str] = "R(θ)"          # printed with its weight: 1e-4·½‖θ‖²
+    # the blocks it makes sense on: "any" parameters (l1, l2), an "image" (H, W[, C]) or a
+    # displacement "field"; a model kind lists those it has in Model.regularizer_kinds
+    applies_to: ClassVar[str] = "any"
 
     def __call__(self, theta: Tensor) -> Tensor:
         raise NotImplementedError

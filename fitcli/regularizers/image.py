@@ -28,6 +28,7 @@ def _image_block(theta, name: str) -> None:
 
 class Tikhonov(L2):
     """½‖θ‖² on an image: the l2 penalty under the name imaging gives it."""
+    applies_to = "image"
 
     name = "tikhonov"
     formula = "½‖x‖²"
@@ -35,6 +36,7 @@ class Tikhonov(L2):
 
 class Sobolev(Regularizer):
     """½‖∇θ‖²: squared forward differences (Neumann boundary); gradient ∇ᵀ∇θ = −Δθ."""
+    applies_to = "image"
 
     name = "sobolev"
     formula = "½‖∇x‖²"
@@ -47,6 +49,7 @@ class Sobolev(Regularizer):
 
 class SmoothTV(Regularizer):
     """Σ √(|∇θ|² + ε²): total variation smoothed by ``eps`` (Charbonnier), differentiable."""
+    applies_to = "image"
 
     name = "smooth_tv"
     formula = "Σ√(|∇x|² + ε²)"
@@ -72,6 +75,7 @@ class TV(Regularizer):
     phantom). That dual variable is state: it is saved in the checkpoint (through
     the prox optimizer's state), so a resumed run stays bitwise equal.
     """
+    applies_to = "image"
 
     name = "tv"
     smooth = False

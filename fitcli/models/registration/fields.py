@@ -161,6 +161,7 @@ def smooth_tv(u, eps: float = 0.01) -> Tensor:
 
 class _FieldRegularizer(Regularizer):
     """R(u) on a displacement block (..., H, W); the fit loop multiplies by ``weight``."""
+    applies_to = "field"
 
     energy = staticmethod(diffusion)
 

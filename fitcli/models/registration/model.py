@@ -100,6 +100,7 @@ class RegistrationModel(Model):
     data_formulas = {"ssd": "½Σ(moving ∘ φ − fixed)²"}
     # the kind's own names: regularizers of a displacement field (per component, (2, H, W))
     regularizers = FIELD_REGULARIZERS
+    regularizer_kinds = ("any", "field")
     losses = {"ncc": NCC}
 
     @classmethod

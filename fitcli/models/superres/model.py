@@ -112,6 +112,7 @@ class SuperRes(Model):
     main_metric = "psnr"
     batchable = False
     data_formulas = {"ssd": "½‖S(h⋆x) − y‖²"}
+    regularizer_kinds = ("any", "image")
     tiny = {"data.size": 32}   # holds the 17 × 17 kernel of sigma 2
 
     @classmethod
