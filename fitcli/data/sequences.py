@@ -257,9 +257,10 @@ def _check(dataset, length, samples, validation, noise, validation_windows):
         raise ConfigError("data.validation_windows", "an integer >= 1", validation_windows)
     if not 0.0 <= validation < 1.0:
         raise ConfigError("data.validation", "a fraction in [0, 1)", validation)
-    if _split(samples, validation)[0] < 1:
+    n = DEFAULT_SAMPLES if samples is None and dataset != "text" else samples
+    if n is not None and _split(n, validation)[0] < 1:   # text: checked on the file's cut
         raise ConfigError("data.validation", f"a fraction that leaves training samples "
-                          f"(of {samples})", validation)
+                          f"(of {n})", validation)
     if noise < 0:
         raise ConfigError("data.noise", "a non-negative number", noise)
 
