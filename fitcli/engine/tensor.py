@@ -93,6 +93,11 @@ class Tensor:
     # ndarray and W a Tensor reaches ``Tensor.__rmatmul__``.
     __array_ufunc__ = None
 
+    def __array_function__(self, func, types, args, kwargs):
+        # np.sum(t), np.stack([t, u]), ...: the engine function of the same name
+        from ._numpy_api import dispatch
+        return dispatch(func, args, kwargs)
+
     def __init__(self, data, requires_grad: bool = False, dtype=None):
         arr = np.asarray(data, dtype=dtype)
         if dtype is None and not _is_float(arr.dtype):
@@ -177,6 +182,12 @@ class Tensor:
 
     def __rmatmul__(self, o):
         return _L.matmul(o, self)
+
+    def __mod__(self, o):
+        return _M.mod(self, o)
+
+    def __rmod__(self, o):
+        return _M.mod(o, self)
 
     def __neg__(self):
         return _E.negative(self)
@@ -437,5 +448,6 @@ def backward(root: Tensor, seed=None, retain_graph: bool = False) -> None:
 # the methods above delegate to the public functions of the primitive families
 from . import ops_elementwise as _E  # noqa: E402
 from . import ops_linalg as _L  # noqa: E402
+from . import ops_math as _M  # noqa: E402
 from . import ops_reduce as _R  # noqa: E402
 from . import ops_shape as _S  # noqa: E402
