@@ -10,10 +10,11 @@ The numpy-like functions come from the primitive families (``ops_elementwise``,
 ``ops_math``, ``ops_reduce``, ``ops_shape``, ``ops_array``, ``ops_linalg``), where each
 primitive's table entry sits beside its public function; compositions (``ops_array``,
 ``log2``, ``std``, ``tensordot``, ...) need no derivative code. numpy's own functions
-called on a Tensor (``np.sum(t)``) run the engine function of the same name. ``OPS`` is the engine's own primitive table
-(name → :class:`Op`), the same whatever else was imported; primitives defined
-outside the engine (imaging operators, warps, field regularizers, recurrent cells)
-are made with :mod:`fitcli.engine.extend` and gathered by ``fitcli.battery``.
+called on a Tensor (``np.sum(t)``) run the engine function of the same name. ``OPS`` is
+the engine's own primitive table (name → :class:`Op`), the same whatever else was
+imported; primitives defined outside the engine (imaging operators, warps, field
+regularizers, recurrent cells) are made with :mod:`fitcli.engine.extend` and gathered
+by ``fitcli.battery``.
 """
 
 from . import extend, ops_array, ops_elementwise, ops_linalg, ops_math, ops_reduce, ops_shape
