@@ -44,61 +44,83 @@ class _FE:  # ... and on Tensors (differentiable again: hvp)
 
 
 sin_op = _unary("sin", np.sin, lambda a, out, m: m.cos(a))             # sin' = cos
-cos_op = _unary("cos", np.cos, lambda a, out, m: -m.sin(a))            # cos' = -sin
-tan_op = _unary("tan", np.tan, lambda a, out, m: 1 + out * out)        # tan' = 1 + tan²
-arcsin_op = _unary("arcsin", np.arcsin, lambda a, out, m: 1 / m.sqrt(1 - a * a))
-arccos_op = _unary("arccos", np.arccos, lambda a, out, m: -1 / m.sqrt(1 - a * a))
-arctan_op = _unary("arctan", np.arctan, lambda a, out, m: 1 / (1 + a * a))
-sinh_op = _unary("sinh", np.sinh, lambda a, out, m: m.cosh(a))         # sinh' = cosh
-cosh_op = _unary("cosh", np.cosh, lambda a, out, m: m.sinh(a))         # cosh' = sinh
-arcsinh_op = _unary("arcsinh", np.arcsinh, lambda a, out, m: 1 / m.sqrt(a * a + 1))
-arccosh_op = _unary("arccosh", np.arccosh, lambda a, out, m: 1 / m.sqrt(a * a - 1))
-arctanh_op = _unary("arctanh", np.arctanh, lambda a, out, m: 1 / (1 - a * a))
-expm1_op = _unary("expm1", np.expm1, lambda a, out, m: out + 1)        # expm1' = e^a
 
 
 def sin(x) -> Tensor:
     return apply(sin_op, operand(x))
 
 
+cos_op = _unary("cos", np.cos, lambda a, out, m: -m.sin(a))            # cos' = -sin
+
+
 def cos(x) -> Tensor:
     return apply(cos_op, operand(x))
+
+
+tan_op = _unary("tan", np.tan, lambda a, out, m: 1 + out * out)        # tan' = 1 + tan²
 
 
 def tan(x) -> Tensor:
     return apply(tan_op, operand(x))
 
 
+arcsin_op = _unary("arcsin", np.arcsin, lambda a, out, m: 1 / m.sqrt(1 - a * a))
+
+
 def arcsin(x) -> Tensor:
     return apply(arcsin_op, operand(x))
+
+
+arccos_op = _unary("arccos", np.arccos, lambda a, out, m: -1 / m.sqrt(1 - a * a))
 
 
 def arccos(x) -> Tensor:
     return apply(arccos_op, operand(x))
 
 
+arctan_op = _unary("arctan", np.arctan, lambda a, out, m: 1 / (1 + a * a))
+
+
 def arctan(x) -> Tensor:
     return apply(arctan_op, operand(x))
+
+
+sinh_op = _unary("sinh", np.sinh, lambda a, out, m: m.cosh(a))         # sinh' = cosh
 
 
 def sinh(x) -> Tensor:
     return apply(sinh_op, operand(x))
 
 
+cosh_op = _unary("cosh", np.cosh, lambda a, out, m: m.sinh(a))         # cosh' = sinh
+
+
 def cosh(x) -> Tensor:
     return apply(cosh_op, operand(x))
+
+
+arcsinh_op = _unary("arcsinh", np.arcsinh, lambda a, out, m: 1 / m.sqrt(a * a + 1))
 
 
 def arcsinh(x) -> Tensor:
     return apply(arcsinh_op, operand(x))
 
 
+arccosh_op = _unary("arccosh", np.arccosh, lambda a, out, m: 1 / m.sqrt(a * a - 1))
+
+
 def arccosh(x) -> Tensor:
     return apply(arccosh_op, operand(x))
 
 
+arctanh_op = _unary("arctanh", np.arctanh, lambda a, out, m: 1 / (1 - a * a))
+
+
 def arctanh(x) -> Tensor:
     return apply(arctanh_op, operand(x))
+
+
+expm1_op = _unary("expm1", np.expm1, lambda a, out, m: out + 1)        # expm1' = e^a
 
 
 def expm1(x) -> Tensor:
