@@ -22,9 +22,10 @@ from .cases import Case
 from .op import EngineError
 from .tensor import Tensor, operand, shape_of
 
-__all__ = ["array_split", "column_stack", "diag", "diagonal", "dstack", "expand_dims", "flip",
-           "hstack", "moveaxis", "ravel", "repeat", "roll", "select", "sort", "split", "squeeze",
-           "take", "take_along_axis", "tile", "trace", "tril", "triu", "vstack"]
+__all__ = ["array_split", "atleast_1d", "atleast_2d", "atleast_3d", "column_stack", "diag",
+           "diagonal", "dstack", "expand_dims", "flip", "hstack", "moveaxis", "ravel", "repeat",
+           "roll", "select", "sort", "split", "squeeze", "take", "take_along_axis", "tile",
+           "trace", "tril", "triu", "vstack"]
 
 
 def _nd(a) -> int:
@@ -64,6 +65,18 @@ def _atleast(a, n, where) -> Tensor:
     if len(shape) >= n:
         return operand(a)
     return S.reshape(a, where(shape))
+
+
+def atleast_1d(a) -> Tensor:
+    return _atleast(a, 1, lambda s: (1,))
+
+
+def atleast_2d(a) -> Tensor:
+    return _atleast(a, 2, lambda s: (1,) * (2 - len(s)) + s)
+
+
+def atleast_3d(a) -> Tensor:
+    return _atleast(a, 3, lambda s: {0: (1, 1, 1), 1: (1,) + s + (1,), 2: s + (1,)}[len(s)])
 
 
 def vstack(arrays) -> Tensor:
@@ -185,7 +198,7 @@ def diag(v, k=0) -> Tensor:
     if _nd(v) != 1:
         raise EngineError(f"diag: needs a 1-d or 2-d input, got shape {shape_of(v)}")
     n = shape_of(v)[0]
-    square = E.multiply(np.eye(n), v)        # v_j at (j, j)
+    square = E.multiply(np.eye(n, dtype=bool), v)        # v_j at (j, j)
     pw = ((0, k), (k, 0)) if k >= 0 else ((-k, 0), (0, -k))
     return S.pad(square, pw) if k else square
 

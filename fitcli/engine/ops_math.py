@@ -19,9 +19,10 @@ from .cases import Case
 from .op import primitive
 from .tensor import Tensor, apply, operand
 
-__all__ = ["arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh", "cbrt",
-           "cos", "cosh", "exp2", "expm1", "fmod", "hypot", "log10", "log2", "logaddexp",
-           "mod", "reciprocal", "remainder", "sign", "sin", "sinh", "square", "tan"]
+__all__ = ["absolute", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh",
+           "cbrt", "cos", "cosh", "deg2rad", "degrees", "exp2", "expm1", "fabs", "fmod", "hypot",
+           "log10", "log2", "logaddexp", "logaddexp2", "mod", "rad2deg", "radians", "reciprocal",
+           "remainder", "sign", "sin", "sinh", "square", "tan", "true_divide"]
 
 
 def _unary(name, fwd, deriv):
@@ -197,6 +198,10 @@ def fmod(a, b) -> Tensor:
     return E.subtract(a, E.multiply(b, q))
 
 
+def _float_dtype(*arrays):
+    return np.result_type(*arrays, np.float32)
+
+
 def arctan2(y, x) -> Tensor:
     """The angle of (x, y): composed from arctan, with the quadrant as a constant."""
     Y, X = raw(y), raw(x)
@@ -204,9 +209,10 @@ def arctan2(y, x) -> Tensor:
         # arctan(y/x) near the x-axis, π/2 - arctan(x/y) near the y-axis: no division by 0
         use_x = np.abs(X) >= np.abs(Y)
         base = E.where(use_x, arctan(y / E.where(use_x, x, 1.0)),
-                       np.sign(Y) * np.pi / 2 - arctan(x / E.where(use_x, 1.0, y)))
+                       (np.sign(Y) * np.pi / 2).astype(_float_dtype(X, Y))
+                       - arctan(x / E.where(use_x, 1.0, y)))
     shift = np.where(use_x & (X < 0), np.where(Y >= 0, np.pi, -np.pi), 0.0)
-    return base + shift
+    return base + shift.astype(base.dtype)          # float32 stays float32
 
 
 # -- compositions (no derivative code) --------------------------------------------------
@@ -233,6 +239,25 @@ def reciprocal(x) -> Tensor:
 
 def cbrt(x) -> Tensor:
     return sign(x) * E.power(E.abs(x), 1 / 3)
+
+
+def deg2rad(x) -> Tensor:
+    return E.multiply(x, np.pi / 180)
+
+
+def rad2deg(x) -> Tensor:
+    return E.multiply(x, 180 / np.pi)
+
+
+radians, degrees = deg2rad, rad2deg
+absolute = fabs = E.abs
+true_divide = E.divide
+
+
+def logaddexp2(a, b) -> Tensor:
+    """log₂(2^a + 2^b), through logaddexp in natural units."""
+    ln2 = np.log(2)
+    return logaddexp(E.multiply(a, ln2), E.multiply(b, ln2)) * (1 / ln2)
 
 
 # -- gradient-check cases ----------------------------------------------------------------
@@ -270,6 +295,8 @@ def gradcheck_cases(rng) -> list[Case]:
         ("log2", log2, pos), ("log10", log10, pos), ("exp2", exp2, C.normal),
         ("square", square, C.normal), ("reciprocal", reciprocal, C.away),
         ("cbrt", cbrt, C.away)] for s in ((), (3, 4))]
+    cases += [C.composite("logaddexp2", "(3, 4) (4,)", logaddexp2,
+                          (C.normal(rng, (3, 4)), C.normal(rng, (4,))))]
     cases += [C.composite("fmod", "(3, 4) (4,)", fmod, (_mod_point(rng, (3, 4)),
                                                         rng.choice([-1.5, 1.5], (4,))))]
     cases += [C.composite("arctan2", C.label(s, s), arctan2, (C.away(rng, s), C.away(rng, s)))

@@ -89,9 +89,11 @@ class Tensor:
 
     __slots__ = ("data", "grad", "requires_grad", "tangent", "_parents", "_op", "_params",
                  "_seq", "__weakref__")
-    # numpy's binary operators return NotImplemented for us, so ``X @ W`` with X an
-    # ndarray and W a Tensor reaches ``Tensor.__rmatmul__``.
-    __array_ufunc__ = None
+    # numpy's operators and ufuncs on a Tensor (``X @ W`` with X an ndarray, ``np.sin(t)``)
+    # run the engine function of the same name (fitcli.engine._numpy_api)
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        from ._numpy_api import dispatch_ufunc
+        return dispatch_ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
         # np.sum(t), np.stack([t, u]), ...: the engine function of the same name

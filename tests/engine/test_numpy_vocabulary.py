@@ -19,11 +19,14 @@ CALLS = [(n, getattr(np, n), getattr(fe, n), (a,)) for n, a in [
     ("sin", X), ("cos", X), ("tan", U), ("arcsin", U), ("arccos", U), ("arctan", X),
     ("sinh", X), ("cosh", X), ("arcsinh", X), ("arccosh", P + 1), ("arctanh", U),
     ("expm1", X), ("log2", P), ("log10", P), ("exp2", X), ("square", X), ("reciprocal", P),
-    ("cbrt", P), ("ravel", X), ("trace", SQ), ("tril", X), ("triu", X), ("diag", V),
-    ("diag", SQ), ("squeeze", X[:, None]), ("flip", X), ("sort", X), ("std", X),
+    ("cbrt", P), ("deg2rad", X), ("rad2deg", X), ("absolute", X), ("fabs", X),
+    ("atleast_3d", X), ("atleast_2d", V), ("ravel", X), ("trace", SQ),
+    ("tril", X), ("triu", X), ("diag", V), ("diag", SQ), ("squeeze", X[:, None]),
+    ("flip", X), ("sort", X), ("std", X),
     ("prod", P), ("cumsum", X)]]
 CALLS += [(n, getattr(np, n), getattr(fe, n), (a, b)) for n, a, b in [
-    ("logaddexp", X, P), ("hypot", X, P), ("mod", X, P), ("fmod", X, P),
+    ("logaddexp", X, P), ("logaddexp2", X, P), ("true_divide", X, P), ("hypot", X, P),
+    ("mod", X, P), ("fmod", X, P),
     ("remainder", X, P), ("arctan2", X, P), ("outer", V, V), ("inner", X, SQ),
     ("kron", X[:2, :2], SQ[:2]), ("dot", X, SQ), ("vdot", X, X)]]
 CALLS += [
@@ -56,3 +59,16 @@ def test_value_matches_numpy_and_gradient_matches_differences(name, np_fn, fe_fn
     w = R.standard_normal(got.shape)   # a generic projection of the output
     for r in check_grad(lambda *xs: fe.sum(fe_fn(*lead, *xs) * w), arrays, name=name):
         assert r.passed, r.failure_line()
+
+
+def test_numpy_ufuncs_and_operators_on_tensors_are_differentiable():
+    x = np.array([0.3, -1.2, 0.7])
+    w = np.array([1.0, 2.0, -1.0])
+    g = fe.grad(lambda t: np.sum(np.sin(t) * w + np.exp(t) + w @ t))(x)
+    # w @ t is a scalar added to each of the 3 elements
+    np.testing.assert_allclose(g, np.cos(x) * w + np.exp(x) + 3 * w)
+    t = fe.tensor(x)
+    assert isinstance(w + t, fe.Tensor) and np.array_equal(w < t, w < x)
+    np.testing.assert_array_equal(np.floor(t), np.floor(x))
+    with pytest.raises(fe.EngineError, match="not supported"):
+        np.add.reduce(t)
