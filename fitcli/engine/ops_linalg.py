@@ -83,16 +83,32 @@ def _raw(x):
 
 
 # -- einsum: one primitive; tensordot, inner, outer, kron, vdot compose it ---------------
-def _parse(spec, n):
-    """Explicit subscripts (``"ij,jk->ik"``), each operand's letters distinct."""
-    spec = spec.replace(" ", "")
-    if "." in spec:
-        raise EngineError("einsum: '...' is not supported; name the axes")
+def _ellipsis(subs, out, arrow, ndims):
+    """``...`` replaced by letters the spec does not use, right-aligned across operands
+    (the ellipsis axes must then agree in size: no broadcasting of 1s)."""
+    free = [c for c in _LETTERS + _LETTERS.upper() if c not in "".join(subs) + out]
+    width = max(nd - len(s.replace("...", "")) for s, nd in zip(subs, ndims, strict=True)
+                if "..." in s)
+    ell = "".join(free[:width])
+    subs = [s.replace("...", ell[width - (nd - len(s.replace("...", ""))):])
+            for s, nd in zip(subs, ndims, strict=True)]
+    if not arrow:  # numpy's implicit output: the ellipsis axes, then letters used once
+        ins = "".join(subs)
+        return subs, ell + "".join(sorted(c for c in set(ins) if c not in ell
+                                          and ins.count(c) == 1))
+    return subs, out.replace("...", ell)
+
+
+def _parse(spec, ndims):
+    """Subscripts (``"ij,jk->ik"``, ``"...ij,...jk"``), each operand's letters distinct."""
+    spec, n = spec.replace(" ", ""), len(ndims)
     ins, arrow, out = spec.partition("->")
     subs = ins.split(",")
     if len(subs) != n:
         raise EngineError(f"einsum: {len(subs)} subscripts for {n} operands")
-    if not arrow:  # numpy's implicit output: letters used once, sorted
+    if "..." in ins:
+        subs, out = _ellipsis(subs, out, arrow, ndims)
+    elif not arrow:  # numpy's implicit output: letters used once, sorted
         out = "".join(sorted(c for c in set(ins) if c.isalpha() and ins.count(c) == 1))
     for s in subs:
         if len(set(s)) != len(s):
@@ -126,9 +142,9 @@ einsum_op = primitive(
 
 
 def einsum(subscripts, *operands) -> Tensor:
-    """numpy's ``einsum`` with explicit letters (no ``...``, no letter twice in one
+    """numpy's ``einsum`` (``...`` for axes of equal size, no letter twice in one
     operand): any number of operands, gradients for each."""
-    subs, out = _parse(subscripts, len(operands))
+    subs, out = _parse(subscripts, [np.ndim(_raw(x)) for x in operands])
     return apply(einsum_op, *[operand(x) for x in operands], subs=tuple(subs), out_sub=out)
 
 
@@ -187,7 +203,9 @@ def gradcheck_cases(rng) -> list[Case]:
     for spec, shapes in [("ij,jk->ik", ((3, 4), (4, 5))), ("ij,ij->", ((3, 4), (3, 4))),
                          ("bij,bjk->bik", ((2, 3, 4), (2, 4, 3))), ("ij,k->ikj", ((2, 3), (4,))),
                          ("ijk->kj", ((2, 3, 4),)), ("ij,jk,kl->il", ((2, 3), (3, 4), (4, 2))),
-                         ("ij,kj", ((3, 4), (2, 4)))]:
+                         ("ij,kj", ((3, 4), (2, 4))),
+                         ("...jk,...lj->...lk", ((3, 4, 4), (3, 4, 4))),
+                         ("...,...->...", ((3, 4), (3, 4))), ("i...", ((2, 3, 4),))]:
         cases.append(Case("einsum", spec + " " + C.label(*shapes),
                           lambda *xs, spec=spec: einsum(spec, *xs),
                           tuple(n(rng, s) for s in shapes)))

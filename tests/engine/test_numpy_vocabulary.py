@@ -31,6 +31,7 @@ CALLS += [(n, getattr(np, n), getattr(fe, n), (a, b)) for n, a, b in [
     ("kron", X[:2, :2], SQ[:2]), ("dot", X, SQ), ("vdot", X, X)]]
 CALLS += [
     ("einsum", np.einsum, fe.einsum, ("ij,jk->ik", X, SQ)),
+    ("einsum", np.einsum, fe.einsum, ("...j,jk", X, SQ)),
     ("tensordot", lambda a, b: np.tensordot(a, b, 1), lambda a, b: fe.tensordot(a, b, 1),
      (X, SQ)),
     ("vstack", lambda a, b: np.vstack([a, b]), lambda a, b: fe.vstack([a, b]), (V, X)),
