@@ -364,8 +364,11 @@ def _check_optimizer(cls, options: dict) -> None:
     construct(cls, "optimizer", np.zeros(1), **options)
 
 
-def _component(value, registry: dict, path: str, default: str | None = None):
-    """``type`` of a section (string or mapping) → (name, class, remaining options)."""
+def _component(value, registry: dict, path: str, default: str | None = None,
+               user_dir: Path | None = None):
+    """``type`` of a section (string or mapping) → (name, class, remaining options);
+    with ``user_dir`` (the model section) also ``file.py:Class``, a user's own model
+    (:mod:`fitcli.models.user`, the file relative to ``user_dir``)."""
     if value is None and default is not None:
         value = default
     if isinstance(value, str):
@@ -375,6 +378,11 @@ def _component(value, registry: dict, path: str, default: str | None = None):
     if "type" not in value:
         raise ConfigError(f"{path}.type", "one of " + ", ".join(registry) + " (required)")
     name = value["type"]
+    if user_dir is not None and isinstance(name, str) and ".py:" in name:
+        from .models.user import load_user_model
+
+        return name, load_user_model(name, user_dir, f"{path}.type"), {
+            k: v for k, v in value.items() if k != "type"}
     if not isinstance(name, str) or name not in registry:
         raise ConfigError(f"{path}.type", "one of " + ", ".join(registry), name,
                           did_you_mean(name, registry))
@@ -449,7 +457,8 @@ def resolve(raw: dict, base_dir: str | Path = ".", default_name: str = "run") ->
         raise ConfigError("seed", "a non-negative integer", seed)
     dtype = coerce(raw.get("dtype", "float64"), Literal["float64", "float32"], "dtype")
 
-    model_name, model_cls, model_raw = _component(raw.get("model"), reg["models"], "model")
+    model_name, model_cls, model_raw = _component(raw.get("model"), reg["models"], "model",
+                                                    user_dir=Path(base_dir))
     model = resolve_options(model_raw, model_cls, "model")
     data_raw = _section(raw, "data")
     data = resolve_options(data_raw, model_cls.load_data, "data")

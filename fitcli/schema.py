@@ -111,7 +111,11 @@ def json_schema() -> dict:
             "seed": {"type": "integer", "minimum": 0, "default": 0},
             "dtype": {"enum": ["float64", "float32"], "default": "float64"},
             "data": {"type": "object"},
-            "model": {"oneOf": [_typed(n, c, _doc(c)) for n, c in models.items()]},
+            "model": {"oneOf": [_typed(n, c, _doc(c)) for n, c in models.items()] + [
+                {"type": "object", "required": ["type"], "description":
+                 "Your own model: a Model subclass in a Python file (README 'Your own model'); "
+                 "its options are its __init__'s keyword-only arguments",
+                 "properties": {"type": {"type": "string", "pattern": r"^.+\.py:[A-Za-z_]\w*$"}}}]},
             "loss": {"anyOf": [{"enum": list(losses)}]
                      + [_typed(n, c, _doc(c)) for n, c in losses.items()]},
             "regularization": {"type": "array", "items": {"oneOf": [

@@ -57,3 +57,22 @@ def unary(rng, op, fn, domain=normal) -> list[Case]:
 def binary(rng, op, fn, da=normal, db=normal) -> list[Case]:
     """``op`` on every broadcasting pair of :data:`BINARY_SHAPES`."""
     return [Case(op, label(sa, sb), fn, (da(rng, sa), db(rng, sb))) for sa, sb in BINARY_SHAPES]
+
+
+def composite(name, label_, fn, args, kink=False) -> Case:
+    """A case of a composition (no table entry of its own), its label naming it, filed
+    under the primitive its result comes from, so that the report's op names stay
+    primitives; under the last non-linear one when there is one, so that a non-linear
+    composition never joins the dot-product test of the linear primitives."""
+    from .tensor import Tensor  # cases.py is imported by the tensor's families
+
+    out = fn(*(Tensor(a, requires_grad=True) for a in args))
+    nodes, stack = {}, [out]
+    while stack:
+        t = stack.pop()
+        if t._op is not None and id(t) not in nodes:
+            nodes[id(t)] = t
+            stack += [p for p in t._parents if isinstance(p, Tensor)]
+    nonlinear = [t for t in nodes.values() if not t._op.linear]
+    op = max(nonlinear, key=lambda t: t._seq).op if nonlinear else out.op
+    return Case(op, f"{name} {label_}".strip(), fn, args, kink=kink)

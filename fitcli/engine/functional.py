@@ -18,6 +18,17 @@ def _argnums(argnums, nargs: int) -> tuple[int, ...]:
     return tuple(i % nargs for i in nums)
 
 
+def _distinct(grads) -> tuple[np.ndarray, ...]:
+    """The gradients, each its own array: the sweep may hand two leaves the same cotangent
+    (``a + b``), and a caller scaling one in place must not change the other."""
+    out: list[np.ndarray] = []
+    for g in grads:
+        if any(np.may_share_memory(g, h) for h in out):
+            g = g.copy()
+        out.append(g)
+    return tuple(out)
+
+
 def value_and_grad(f: Callable, argnums: int | tuple[int, ...] = 0) -> Callable:
     """``f``'s value and its gradient with respect to the arguments ``argnums``.
 
@@ -46,7 +57,7 @@ def value_and_grad(f: Callable, argnums: int | tuple[int, ...] = 0) -> Callable:
             )
         if out.requires_grad:
             backward(out)
-        grads = tuple(
+        grads = _distinct(
             leaf.grad if leaf.grad is not None else np.zeros_like(leaf.data) for leaf in leaves
         )
         value = out.data.reshape(())[()]

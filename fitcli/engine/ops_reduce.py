@@ -18,10 +18,11 @@ from . import ops_elementwise as E
 from . import ops_shape as S
 from ._common import raw
 from .cases import Case
-from .op import primitive
+from .op import EngineError, primitive
 from .tensor import Tensor, apply, operand, shape_of
 
-__all__ = ["log_softmax", "logsumexp", "max", "mean", "min", "norm", "softmax", "sum", "var"]
+__all__ = ["cumsum", "log_softmax", "logsumexp", "max", "mean", "min", "norm", "prod", "softmax",
+           "std", "sum", "var"]
 
 
 def _axes(axis, ndim):
@@ -157,6 +158,69 @@ def logsumexp(a, axis=None, keepdims=False) -> Tensor:
     return apply(logsumexp_op, operand(a), axis=_axis(axis), keepdims=keepdims)
 
 
+def _others(a, axis):
+    """Product of the other elements along the reduced axes (exact with zeros: the
+    exclusive products from the left and from the right, no division)."""
+    axes = _axes(axis, a.ndim)
+    rest = [i for i in range(a.ndim) if i not in axes]
+    moved = np.transpose(a, rest + list(axes))
+    flat = moved.reshape(moved.shape[:len(rest)] + (-1,))
+    ones = np.ones_like(flat[..., :1])
+    left = np.cumprod(np.concatenate([ones, flat[..., :-1]], -1), -1)
+    right = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], -1), -1)[..., ::-1]
+    return np.transpose((left * right).reshape(moved.shape), np.argsort(rest + list(axes)))
+
+
+def _others_fe(a, axis) -> Tensor:
+    """:func:`_others` with engine functions (differentiable again, for hvp): row i of an
+    m × m copy has a_i replaced by 1, and its product is Π_{j≠i} a_j. O(m²) memory, so
+    used only where an element is 0."""
+    nd = len(shape_of(a))
+    axes = _axes(axis, nd)
+    perm = [i for i in range(nd) if i not in axes] + list(axes)
+    moved = S.transpose(a, perm)
+    lead = moved.shape[:nd - len(axes)]
+    m = int(np.prod(moved.shape[nd - len(axes):]))
+    rows = S.broadcast_to(S.reshape(moved, lead + (1, m)), lead + (m, m))
+    oth = prod(E.where(np.eye(m, dtype=bool), 1.0, rows), axis=-1)
+    return S.transpose(S.reshape(oth, moved.shape), [int(i) for i in np.argsort(perm)])
+
+
+def _prod_jvp(t, out, a, axis=None, keepdims=False):
+    # d Π a = Σ da · Π(others); out / a where no element is 0, else the products of the others
+    if np.all(raw(a) != 0):
+        return sum(t[0] * E.divide(S.reshape(out, _kd_shape(a, axis)), a), axis=axis,
+                   keepdims=keepdims)
+    return sum(t[0] * _others_fe(a, axis), axis=axis, keepdims=keepdims)
+
+
+prod_op = primitive("prod", lambda a, axis=None, keepdims=False: np.prod(
+    a, axis=axis, keepdims=keepdims), (
+    # d Π a / da_i = Π_{j≠i} a_j
+    lambda g, out, a, axis=None, keepdims=False: _expand(g, a, axis, keepdims) * _others(a, axis),
+), jvp=_prod_jvp)
+
+
+def prod(a, axis=None, keepdims=False) -> Tensor:
+    return apply(prod_op, operand(a), axis=_axis(axis), keepdims=keepdims)
+
+
+def _cumsum_vjp(g, out, a, axis=None):
+    # adjoint of a running sum: the running sum from the end
+    if axis is None:
+        return np.cumsum(g[::-1])[::-1].reshape(a.shape)
+    return np.flip(np.cumsum(np.flip(g, axis), axis), axis)
+
+
+cumsum_op = primitive("cumsum", lambda a, axis=None: np.cumsum(a, axis=axis), (_cumsum_vjp,),
+                      linear=True)
+
+
+def cumsum(a, axis=None) -> Tensor:
+    """Running sum along ``axis`` (over the flattened array by default, as numpy)."""
+    return apply(cumsum_op, operand(a), axis=axis)
+
+
 # -- composites (no derivative code of their own) -------------------------------------------
 def _count(a, axis) -> int:
     shape = shape_of(a)
@@ -166,15 +230,29 @@ def _count(a, axis) -> int:
     return int(np.prod([shape[i] for i in axes]))
 
 
+def _nonempty(name, a, axis, n) -> int:
+    # numpy returns nan with a warning; in a fit that nan surfaces far away, so say it here
+    if n <= 0:
+        where = "" if axis is None else f" along axis {axis}"
+        raise EngineError(f"{name}: no elements to average{where} (shape {shape_of(a)})")
+    return n
+
+
 def mean(a, axis=None, keepdims=False) -> Tensor:
     axis = _axis(axis)
-    return sum(a, axis=axis, keepdims=keepdims) * (1.0 / _count(a, axis))
+    n = _nonempty("mean", a, axis, _count(a, axis))
+    return sum(a, axis=axis, keepdims=keepdims) * (1.0 / n)
 
 
 def var(a, axis=None, keepdims=False, ddof=0) -> Tensor:
     axis = _axis(axis)
+    n = _nonempty("var", a, axis, _count(a, axis) - ddof)
     d = E.subtract(a, mean(a, axis=axis, keepdims=True))
-    return sum(d * d, axis=axis, keepdims=keepdims) * (1.0 / (_count(a, axis) - ddof))
+    return sum(d * d, axis=axis, keepdims=keepdims) * (1.0 / n)
+
+
+def std(a, axis=None, keepdims=False, ddof=0) -> Tensor:
+    return E.sqrt(var(a, axis=axis, keepdims=keepdims, ddof=ddof))
 
 
 def log_softmax(a, axis=-1) -> Tensor:
@@ -200,7 +278,17 @@ def _reductions(rng, op, fn) -> list[Case]:
 def gradcheck_cases(rng) -> list[Case]:
     """Each reduction over several axes, with and without keepdims."""
     cases = [c for name, fn in [("sum", sum), ("max", max), ("min", min), ("norm", norm),
-                                ("logsumexp", logsumexp)] for c in _reductions(rng, name, fn)]
+                                ("logsumexp", logsumexp), ("prod", prod)]
+             for c in _reductions(rng, name, fn)]
+    with_zero = np.array([[1.5, 0.0, -2.0], [0.5, -1.0, 2.0]])
+    cases += [Case("prod", C.label((2, 3), axis=ax) + " with a 0", lambda a, ax=ax: prod(a, ax),
+                   (with_zero,)) for ax in (None, 0, 1)]
+    cases += [Case("cumsum", C.label(s, axis=ax), lambda a, ax=ax: cumsum(a, ax),
+                   (C.normal(rng, s),)) for s, ax in [((5,), None), ((3, 4), None), ((3, 4), 0),
+                                                      ((2, 3, 4), -1)]]
+    cases += [C.composite("std", C.label((3, 4), axis=ax, ddof=d),
+                          lambda a, ax=ax, d=d: std(a, ax, ddof=d), (C.normal(rng, (3, 4)),))
+              for ax, d in [(None, 0), (0, 1), (1, 0)]]
     for name, fn in (("max", max), ("min", min)):
         cases += [Case(name, C.label((4, 5), axis=axis) + " ties",
                        lambda a, fn=fn, axis=axis: fn(a, axis=axis), (_tied(rng, axis),),

@@ -14,7 +14,7 @@ import numpy as np
 from . import cases as C
 from ._common import raw
 from .cases import Case
-from .op import primitive
+from .op import EngineError, primitive
 from .tensor import Tensor, apply, operand, shape_of
 
 __all__ = ["broadcast_to", "concatenate", "getitem", "pad", "permute", "reshape", "stack",
@@ -157,11 +157,23 @@ pad_op = primitive("pad", _pad, (_pad_vjp,), linear=True,
                    jvp=lambda t, out, a, pad_width, constant_values=0.0: pad(t[0], pad_width))
 
 
-def pad(a, pad_width, constant_values=0.0) -> Tensor:
-    """Constant (zero by default) padding, numpy's ``pad_width`` convention."""
-    pw = tuple(map(tuple, np.broadcast_to(np.asarray(pad_width, dtype=int),
-                                          (len(shape_of(a)), 2))))
-    return apply(pad_op, operand(a), pad_width=pw, constant_values=constant_values)
+_PAD_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
+
+
+def pad(a, pad_width, mode="constant", *, constant_values=0.0) -> Tensor:
+    """numpy's ``pad``: ``pad_width`` as numpy takes it; ``mode`` one of constant
+    (``constant_values``, 0 by default), edge, reflect, symmetric, wrap. The
+    non-constant modes are an index selection (numpy pads the index ranges), so the
+    gradient of a repeated element accumulates."""
+    nd = len(shape_of(a))
+    pw = tuple(map(tuple, np.broadcast_to(np.asarray(pad_width, dtype=int), (nd, 2))))
+    if mode == "constant":
+        return apply(pad_op, operand(a), pad_width=pw, constant_values=constant_values)
+    if mode not in _PAD_MODES:
+        raise EngineError(f"pad: mode {mode!r} is not supported; use one of {_PAD_MODES}")
+    idx = np.ix_(*[np.pad(np.arange(n), w, mode=mode) for n, w in zip(shape_of(a), pw,
+                                                                       strict=True)])
+    return getitem(a, idx)
 
 
 # -- gradient-check cases ----------------------------------------------------------------
@@ -202,6 +214,8 @@ def gradcheck_cases(rng) -> list[Case]:
         Case("stack", "(2, 3) x3 axis=2", lambda a, b, c: stack([a, b, c], axis=2),
              (n(rng, (2, 3)), n(rng, (2, 3)), n(rng, (2, 3)))),
         Case("pad", "(3,) ((1, 2),)", lambda a: pad(a, ((1, 2),)), (n(rng, (3,)),)),
-        Case("pad", "(3, 4) ((0, 1), (2, 0)) value=1", lambda a: pad(a, ((0, 1), (2, 0)), 1.0),
-             (n(rng, (3, 4)),)),
+        Case("pad", "(3, 4) ((0, 1), (2, 0)) value=1",
+             lambda a: pad(a, ((0, 1), (2, 0)), constant_values=1.0), (n(rng, (3, 4)),)),
+        *[Case("pad", f"(3, 4) ((2, 1), (1, 2)) {m}", lambda a, m=m: pad(a, ((2, 1), (1, 2)), m),
+               (n(rng, (3, 4)),)) for m in _PAD_MODES[1:]],
     ]

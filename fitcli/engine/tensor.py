@@ -89,9 +89,16 @@ class Tensor:
 
     __slots__ = ("data", "grad", "requires_grad", "tangent", "_parents", "_op", "_params",
                  "_seq", "_saved", "__weakref__")
-    # numpy's binary operators return NotImplemented for us, so ``X @ W`` with X an
-    # ndarray and W a Tensor reaches ``Tensor.__rmatmul__``.
-    __array_ufunc__ = None
+    # numpy's operators and ufuncs on a Tensor (``X @ W`` with X an ndarray, ``np.sin(t)``)
+    # run the engine function of the same name (fitcli.engine._numpy_api)
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        from ._numpy_api import dispatch_ufunc
+        return dispatch_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        # np.sum(t), np.stack([t, u]), ...: the engine function of the same name
+        from ._numpy_api import dispatch
+        return dispatch(func, args, kwargs)
 
     def __init__(self, data, requires_grad: bool = False, dtype=None):
         arr = np.asarray(data, dtype=dtype)
@@ -177,6 +184,12 @@ class Tensor:
 
     def __rmatmul__(self, o):
         return _L.matmul(o, self)
+
+    def __mod__(self, o):
+        return _M.mod(self, o)
+
+    def __rmod__(self, o):
+        return _M.mod(o, self)
 
     def __neg__(self):
         return _E.negative(self)
@@ -444,5 +457,6 @@ def backward(root: Tensor, seed=None, retain_graph: bool = False) -> None:
 # the methods above delegate to the public functions of the primitive families
 from . import ops_elementwise as _E  # noqa: E402
 from . import ops_linalg as _L  # noqa: E402
+from . import ops_math as _M  # noqa: E402
 from . import ops_reduce as _R  # noqa: E402
 from . import ops_shape as _S  # noqa: E402
