@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from .. import allocator
+from .. import runtime
 
 # One BLAS thread unless the user says otherwise (set before anything imports numpy;
 # typer, rich and .errors do not): our matrices are small (an MLP layer is ~1000 x 64),
@@ -24,7 +24,7 @@ from .. import allocator
 # 100 iterations, measured).
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
-allocator.tune()   # keep large freed blocks for reuse (glibc; see fitcli/allocator.py)
+runtime.tune_allocator_once()   # keep large freed blocks for reuse (glibc; fitcli/allocator.py)
 
 app = typer.Typer(
     add_completion=False,
