@@ -234,7 +234,7 @@ def plot_history(path: Path, history: list[dict], main: str, title: str) -> None
     else:
         ax.plot(it, series["loss"], label="training objective")
     if np.isfinite(series["val_loss"]).any():
-        ax.plot(it, series["val_loss"], label="validation loss")
+        _sparse(ax, it, series["val_loss"], "validation loss")
     finite = series["loss"][np.isfinite(series["loss"])]
     if finite.size and np.all(finite > 0):
         ax.set_yscale("log")
@@ -244,7 +244,7 @@ def plot_history(path: Path, history: list[dict], main: str, title: str) -> None
         ax = axes[0, 1]
         for key in dict.fromkeys((main.replace("val_", "train_"), main)):
             if np.isfinite(series[key]).any():
-                ax.plot(it, series[key], label=key)
+                _sparse(ax, it, series[key], key)
         ax.set(xlabel="iteration", ylabel=main.split("_", 1)[-1]
                if main.startswith(("train_", "val_")) else main)
         ax.legend()
@@ -255,6 +255,13 @@ def plot_history(path: Path, history: list[dict], main: str, title: str) -> None
     fig.subplots_adjust(left=1.0 / (5.5 * panels), right=1 - 0.03 / panels, bottom=0.12,
                         top=0.9 - 0.03 * max(len(lines) - 1, 0), wspace=0.25)
     fig.savefig(path, dpi=100)
+
+
+def _sparse(ax, it: np.ndarray, v: np.ndarray, label: str) -> None:
+    """A series drawn through its finite points only: minibatch rows (full_eval 0) leave
+    the metrics blank, and a line would break at every gap."""
+    ok = np.isfinite(v)
+    ax.plot(it[ok], v[ok], label=label, marker="o" if ok.sum() < 20 else None, ms=3)
 
 
 def choose_run_dir(default: Path, out_opt: Path | None, resume: Path | None
