@@ -431,46 +431,65 @@ def backward(root: Tensor, seed=None, retain_graph: bool = False) -> None:
     grads: dict[int, np.ndarray] = {id(root): seed}
     owned: set[int] = set()  # gradients we allocated and may add to in place
     # Max-heap on creation order: a node is popped only after every node made from it.
-    heap: list[tuple[int, Tensor]] = [(-root._seq, root)]
+    # When a node leaves exactly one new pending node and nothing else is pending (a chain,
+    # the common case at small sizes), that node goes next without the heap's push and pop:
+    # the heap would hold it alone.
+    heap: list[tuple[int, Tensor]] = []
     # locals: this loop runs per node, and at small sizes its lookups are the cost
     heappop, heappush, ndarray, tensor_t = heapq.heappop, heapq.heappush, np.ndarray, Tensor
-    while heap:
-        node = heappop(heap)[1]
+    node = root
+    while node is not None:
         g = grads.pop(id(node))
         op = node._op
+        nxt = None
         if op is None:  # a leaf
             if not g.flags.writeable:  # a broadcast view: give the leaf its own array
                 g = np.array(g)
             node.grad = g if node.grad is None else node.grad + g
+        else:
+            nxt = _sweep_node(node, op, g, grads, owned, heap, heappush, ndarray, tensor_t)
+            if not retain_graph:
+                node._parents, node._op, node._params = (), None, _NO_PARAMS
+                node.requires_grad = False
+        if nxt is not None and heap:
+            heappush(heap, (-nxt._seq, nxt))
+            nxt = None
+        node = nxt if nxt is not None else (heappop(heap)[1] if heap else None)
+
+
+def _sweep_node(node, op, g, grads, owned, heap, heappush, ndarray, tensor_t):
+    """Run ``node``'s VJPs, adding into ``grads``; newly reached parents are pushed on
+    ``heap``, except the first one, returned (the caller decides whether it goes next)."""
+    parents, params = node._parents, node._params
+    arrays = _raw(parents)
+    vjps = op.vjps if op.vjp_var is None else None
+    first = None
+    for i, p in enumerate(parents):
+        if not (isinstance(p, tensor_t) and p.requires_grad):
             continue
-        parents, params = node._parents, node._params
-        arrays = _raw(parents)
-        vjps = op.vjps if op.vjp_var is None else None
-        for i, p in enumerate(parents):
-            if not (isinstance(p, tensor_t) and p.requires_grad):
-                continue
-            vjp = vjps[i] if vjps is not None else op.vjp(i)
-            gi = vjp(g, node.data, *arrays, **params)
-            if not isinstance(gi, ndarray):
-                gi = np.asarray(gi)
-            pdata = p.data
-            if gi.shape != pdata.shape:
-                gi = unbroadcast(gi, pdata.shape)
-            if gi.dtype is not pdata.dtype and gi.dtype != pdata.dtype:   # `is`: the cheap test
-                gi = gi.astype(pdata.dtype)
-            key = id(p)
-            prev = grads.get(key)
-            if prev is None:
-                grads[key] = gi
+        vjp = vjps[i] if vjps is not None else op.vjp(i)
+        gi = vjp(g, node.data, *arrays, **params)
+        if not isinstance(gi, ndarray):
+            gi = np.asarray(gi)
+        pdata = p.data
+        if gi.shape != pdata.shape:
+            gi = unbroadcast(gi, pdata.shape)
+        if gi.dtype is not pdata.dtype and gi.dtype != pdata.dtype:   # `is`: the cheap test
+            gi = gi.astype(pdata.dtype)
+        key = id(p)
+        prev = grads.get(key)
+        if prev is None:
+            grads[key] = gi
+            if first is None:
+                first = p
+            else:
                 heappush(heap, (-p._seq, p))
-            elif key in owned:
-                prev += gi
-            else:  # a fresh array we own (0-d sums come back as numpy scalars)
-                grads[key] = np.array(prev + gi, copy=None, ndmin=0)
-                owned.add(key)
-        if not retain_graph:
-            node._parents, node._op, node._params = (), None, _NO_PARAMS
-            node.requires_grad = False
+        elif key in owned:
+            prev += gi
+        else:  # a fresh array we own (0-d sums come back as numpy scalars)
+            grads[key] = np.array(prev + gi, copy=None, ndmin=0)
+            owned.add(key)
+    return first
 
 
 # the methods above delegate to the public functions of the primitive families
