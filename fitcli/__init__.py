@@ -2,7 +2,8 @@
 
 The Python surface is :mod:`fitcli.api`: ``fitcli.fit``, ``fitcli.solve``,
 ``fitcli.sweep``, ``fitcli.check``, ``fitcli.register``, ``fitcli.sample``,
-``fitcli.predict``, ``fitcli.evaluate``, ``fitcli.load_fitted``.
+``fitcli.predict``, ``fitcli.evaluate``, ``fitcli.load_fitted``; each runs inside
+``fitcli.performance()`` (:mod:`fitcli.runtime`: one BLAS thread for the call, restored).
 """
 
 __version__ = "0.1.0"
@@ -18,4 +19,8 @@ def __getattr__(name: str):
         from . import api
 
         return getattr(api, name)
+    if name == "performance":
+        from .runtime import performance
+
+        return performance
     raise AttributeError(f"module 'fitcli' has no attribute {name!r}")

@@ -32,7 +32,7 @@ TOP_KEYS = ("name", "seed", "dtype", "data", "model", "loss", "regularization", 
             "output", "sweep")
 STOP_KEYS = {"iterations": 100, "tol": 0.0, "rtol": 0.0, "time_limit": None, "epochs": None}
 OUTPUT_KEYS = {"dir": None, "every": 10, "checkpoint_every": 50, "plot": True,
-               "early_stopping": None, "eval_batch": 256}
+               "early_stopping": None, "eval_batch": 256, "full_every": None}
 EARLY_STOPPING_KEYS = {"metric": "val_loss", "patience": 20, "min_delta": 0.0, "mode": None}
 # metrics where larger is better: the default mode of early stopping on them is max
 HIGHER_IS_BETTER = ("accuracy", "r2", "legal", "psnr", "ssim")
@@ -603,6 +603,8 @@ def _output(raw: dict) -> dict:
     for key in ("every", "checkpoint_every", "eval_batch"):
         if key in raw:
             out[key] = _positive(raw[key], f"output.{key}", int)
+    if raw.get("full_every") is not None:
+        out["full_every"] = _positive(raw["full_every"], "output.full_every", int)
     if "plot" in raw:
         out["plot"] = coerce(raw["plot"], bool, "output.plot")
     if raw.get("early_stopping") is not None:

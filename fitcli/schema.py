@@ -131,6 +131,7 @@ def json_schema() -> dict:
                 "plot": {"type": "boolean", "default": True},
                 "eval_batch": {"type": "integer", "minimum": 1,
                                "default": C.OUTPUT_KEYS["eval_batch"]},
+                "full_every": {"type": ["integer", "null"], "minimum": 1, "default": None},
                 "early_stopping": {"type": ["object", "null"], "additionalProperties": False,
                                    "properties": {
                     "metric": {"type": "string", "default": "val_loss"},

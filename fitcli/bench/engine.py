@@ -49,30 +49,41 @@ def engine_step(loss, params, X, y):
 
 
 def hand_step(params, X, y, act):
-    """Forward list of activations, backward loop: M = ρ'(A x + b) ⊙ g, gA = xᵀM, gb = ΣM."""
-    n_layers = len(params) // 2
-    hs, zs = [X], []
+    """The same step written as carefully as we can in numpy: biases added in place, the
+    activation computed in place over z (relu's mask from h > 0, tanh's derivative from
+    h), the softmax built in the logits' buffer, one row-index array; so the engine's
+    ratio is measured against the best hand-written code, not a convenient one.
+    Backward: M = ρ'(A x + b) ⊙ g, gA = xᵀM, gb = ΣM."""
+    n_layers, n = len(params) // 2, len(y)
+    rows = np.arange(n)
+    hs = [X]
     for i in range(n_layers):
-        z = hs[-1] @ params[2 * i] + params[2 * i + 1]
-        zs.append(z)
+        z = hs[-1] @ params[2 * i]
+        z += params[2 * i + 1]
         if i < n_layers - 1:
-            hs.append(np.maximum(z, 0) if act == "relu" else np.tanh(z))
-    z = zs[-1]
+            hs.append(np.maximum(z, 0, out=z) if act == "relu" else np.tanh(z, out=z))
     m = z.max(axis=1, keepdims=True)
-    e = np.exp(z - m)
-    s = e.sum(axis=1, keepdims=True)
-    n = len(y)
-    loss = np.mean(np.log(s[:, 0]) + m[:, 0] - z[np.arange(n), y])
-    g = e / s
-    g[np.arange(n), y] -= 1
-    g /= n
+    picked = z[rows, y] - m[:, 0]
+    z -= m
+    e = np.exp(z, out=z)
+    s = e.sum(axis=1)
+    loss = float(np.mean(np.log(s) - picked))
+    g = e
+    g *= (1.0 / (n * s))[:, None]                  # softmax / n
+    g[rows, y] -= 1.0 / n
     grads = [None] * len(params)
     for i in reversed(range(n_layers)):
         grads[2 * i] = hs[i].T @ g
         grads[2 * i + 1] = g.sum(axis=0)
         if i:
             g = g @ params[2 * i].T
-            g = g * (zs[i - 1] > 0) if act == "relu" else g * (1 - hs[i] * hs[i])
+            h = hs[i]
+            if act == "relu":
+                g *= h > 0
+            else:
+                d = h * h
+                np.subtract(1.0, d, out=d)
+                g *= d
     return loss, grads
 
 

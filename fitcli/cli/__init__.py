@@ -23,7 +23,7 @@ try:  # typer 0.2x vendors click as typer._click: its usage errors are not click
 except ImportError:  # pragma: no cover - older typer on the real click
     from click.exceptions import NoArgsIsHelpError, UsageError
 
-from .. import allocator
+from .. import runtime
 
 # One BLAS thread unless the user says otherwise (set before anything imports numpy;
 # typer, rich and .errors do not): our matrices are small (an MLP layer is ~1000 x 64),
@@ -32,7 +32,7 @@ from .. import allocator
 # 100 iterations, measured).
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
-allocator.tune()   # keep large freed blocks for reuse (glibc; see fitcli/allocator.py)
+runtime.tune_allocator_once()   # keep large freed blocks for reuse (glibc; fitcli/allocator.py)
 
 
 

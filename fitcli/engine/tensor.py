@@ -15,6 +15,7 @@ import contextlib
 import contextvars
 import heapq
 import itertools
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -309,9 +310,22 @@ def _shapes(arrays: Sequence) -> str:
     return ", ".join(f"argument {i} {np.shape(a)}" for i, a in enumerate(arrays))
 
 
+def _raw(inputs: tuple) -> tuple:
+    """The raw arrays of an op's inputs; one and two inputs unrolled (a comprehension's
+    frame is a measurable part of a small op's cost)."""
+    n = len(inputs)
+    if n == 1:
+        a = inputs[0]
+        return (a.data if isinstance(a, Tensor) else a,)
+    if n == 2:
+        a, b = inputs
+        return (a.data if isinstance(a, Tensor) else a, b.data if isinstance(b, Tensor) else b)
+    return tuple([x.data if isinstance(x, Tensor) else x for x in inputs])
+
+
 def apply(op: Op, *inputs, **params) -> Tensor:
     """Run ``op`` forward on the raw arrays and record it when a gradient is needed."""
-    arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
+    arrays = _raw(inputs)
     try:
         out = op.fwd(*arrays, **params)
     except (ValueError, IndexError, TypeError) as exc:
@@ -373,6 +387,15 @@ def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
     and broadcast (a view) the axes a reduction's VJP left at size 1."""
     if g.shape == shape:
         return g
+    if g.size == 1:   # a full reduction's cotangent (sum, mean): one value spread out
+        size = math.prod(shape)
+        if size == 1:
+            return g.reshape(shape)
+        if size > 4096:
+            return np.broadcast_to(g.reshape(()), shape)
+        out = np.empty(shape, g.dtype)
+        out[...] = g.reshape(())
+        return out
     extra = g.ndim - len(shape)
     if extra > 0:
         g = g.sum(axis=tuple(range(extra)))
@@ -381,11 +404,25 @@ def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
         g = g.sum(axis=axes, keepdims=True)
     if g.shape == shape:
         return g
-    if np.prod(shape) > 4096:
+    if math.prod(shape) > 4096:   # math.prod: np.prod of a tuple costs ~3 µs
         return np.broadcast_to(g, shape)  # a view: free for large arrays
     out = np.empty(shape, g.dtype)  # small: a filled array is cheaper than the view's setup
     out[...] = g
     return out
+
+
+_SEEDS: dict = {}
+
+
+def _ones_seed(shape: tuple, dtype) -> np.ndarray:
+    """A read-only one per (shape, dtype) of a scalar output (VJPs never write to their
+    cotangent, and a leaf copies a read-only gradient before keeping it): one allocation
+    less per backward call."""
+    seed = _SEEDS.get((shape, dtype))
+    if seed is None:
+        seed = _SEEDS[(shape, dtype)] = np.ones(shape, dtype)
+        seed.flags.writeable = False
+    return seed
 
 
 def backward(root: Tensor, seed=None, retain_graph: bool = False) -> None:
@@ -403,7 +440,7 @@ def backward(root: Tensor, seed=None, retain_graph: bool = False) -> None:
                 f"backward: output of shape {root.shape} is not a scalar; "
                 f"pass a seed gradient of shape {root.shape}"
             )
-        seed = np.ones(root.data.shape, root.data.dtype)
+        seed = _ones_seed(root.data.shape, root.data.dtype)
     else:
         seed = np.asarray(seed, dtype=root.dtype)
         if seed.shape != root.shape:
@@ -411,47 +448,68 @@ def backward(root: Tensor, seed=None, retain_graph: bool = False) -> None:
     grads: dict[int, np.ndarray] = {id(root): seed}
     owned: set[int] = set()  # gradients we allocated and may add to in place
     # Max-heap on creation order: a node is popped only after every node made from it.
-    heap: list[tuple[int, Tensor]] = [(-root._seq, root)]
-    while heap:
-        node = heapq.heappop(heap)[1]
+    # When a node leaves exactly one new pending node and nothing else is pending (a chain,
+    # the common case at small sizes), that node goes next without the heap's push and pop:
+    # the heap would hold it alone.
+    heap: list[tuple[int, Tensor]] = []
+    # locals: this loop runs per node, and at small sizes its lookups are the cost
+    heappop, heappush, ndarray, tensor_t = heapq.heappop, heapq.heappush, np.ndarray, Tensor
+    node = root
+    while node is not None:
         g = grads.pop(id(node))
         op = node._op
+        nxt = None
         if op is None:  # a leaf
             if not g.flags.writeable:  # a broadcast view: give the leaf its own array
                 g = np.array(g)
             node.grad = g if node.grad is None else node.grad + g
+        else:
+            nxt = _sweep_node(node, op, g, grads, owned, heap, heappush, ndarray, tensor_t)
+            if not retain_graph:
+                node._parents, node._op, node._params = (), None, _NO_PARAMS
+                node.requires_grad = False
+                if op.saves:
+                    node._saved = None
+        if nxt is not None and heap:
+            heappush(heap, (-nxt._seq, nxt))
+            nxt = None
+        node = nxt if nxt is not None else (heappop(heap)[1] if heap else None)
+
+
+def _sweep_node(node, op, g, grads, owned, heap, heappush, ndarray, tensor_t):
+    """Run ``node``'s VJPs, adding into ``grads``; newly reached parents are pushed on
+    ``heap``, except the first one, returned (the caller decides whether it goes next)."""
+    parents, params = node._parents, node._params
+    arrays = _raw(parents)
+    vjps = op.vjps if op.vjp_var is None else None
+    out = node._saved if op.saves else node.data   # what the forward kept for the VJPs
+    first = None
+    for i, p in enumerate(parents):
+        if not (isinstance(p, tensor_t) and p.requires_grad):
             continue
-        parents, params = node._parents, node._params
-        arrays = [p.data if isinstance(p, Tensor) else p for p in parents]
-        out = node._saved if op.saves else node.data
-        vjps = op.vjps if op.vjp_var is None else None
-        for i, p in enumerate(parents):
-            if not (isinstance(p, Tensor) and p.requires_grad):
-                continue
-            vjp = vjps[i] if vjps is not None else op.vjp(i)
-            gi = vjp(g, out, *arrays, **params)
-            if not isinstance(gi, np.ndarray):
-                gi = np.asarray(gi)
-            pdata = p.data
-            if gi.shape != pdata.shape:
-                gi = unbroadcast(gi, pdata.shape)
-            if gi.dtype != pdata.dtype:
-                gi = gi.astype(pdata.dtype)
-            key = id(p)
-            prev = grads.get(key)
-            if prev is None:
-                grads[key] = gi
-                heapq.heappush(heap, (-p._seq, p))
-            elif key in owned:
-                prev += gi
-            else:  # a fresh array we own (0-d sums come back as numpy scalars)
-                grads[key] = np.array(prev + gi, copy=None, ndmin=0)
-                owned.add(key)
-        if not retain_graph:
-            node._parents, node._op, node._params = (), None, _NO_PARAMS
-            node.requires_grad = False
-            if op.saves:
-                node._saved = None
+        vjp = vjps[i] if vjps is not None else op.vjp(i)
+        gi = vjp(g, out, *arrays, **params)
+        if not isinstance(gi, ndarray):
+            gi = np.asarray(gi)
+        pdata = p.data
+        if gi.shape != pdata.shape:
+            gi = unbroadcast(gi, pdata.shape)
+        if gi.dtype is not pdata.dtype and gi.dtype != pdata.dtype:   # `is`: the cheap test
+            gi = gi.astype(pdata.dtype)
+        key = id(p)
+        prev = grads.get(key)
+        if prev is None:
+            grads[key] = gi
+            if first is None:
+                first = p
+            else:
+                heappush(heap, (-p._seq, p))
+        elif key in owned:
+            prev += gi
+        else:  # a fresh array we own (0-d sums come back as numpy scalars)
+            grads[key] = np.array(prev + gi, copy=None, ndmin=0)
+            owned.add(key)
+    return first
 
 
 # the methods above delegate to the public functions of the primitive families

@@ -8,7 +8,8 @@ How a model kind plugs in (mlp, rnn, superres, registration, testfn, ...)
    attributes ``name`` (the YAML ``model.type``), ``load_data`` (the function
    that builds its :class:`~fitcli.data.base.Dataset` from the ``data:``
    section), ``default_loss`` and ``main_metric``.
-2. List the class in ``MODELS`` in ``fitcli/models/__init__.py``. Losses
+2. Add ``"<name>": "<module>:<Class>"`` to ``MODELS`` in ``fitcli/models/__init__.py``
+   (imported on first use). Losses
    and regularizers only this kind can use go in its class attributes
    ``losses`` / ``regularizers`` (name → class), which the config lays over
    the global ``LOSSES`` / ``REGULARIZERS`` for configs of this kind.

@@ -21,8 +21,6 @@ kernel spectrum cached per image shape and dtype, large kernels).
 from __future__ import annotations
 
 import numpy as np
-import scipy.fft as sfft
-from scipy import ndimage
 
 from .. import engine as fe
 from ..engine import Tensor
@@ -142,6 +140,10 @@ class Blur:
         return _fold(p, r[1], r[1], x.shape[1], 1)
 
     def _correlate(self, x: np.ndarray, w, mode: str) -> np.ndarray:
+        # scipy is imported where it is used: `import fitcli.operators` comes with every
+        # run (optim's prox), and scipy.ndimage + scipy.fft are ~0.5 s to import
+        from scipy import ndimage
+
         if self.method == "separable":
             y = ndimage.correlate1d(x, w[1], axis=1, mode=mode)
             return ndimage.correlate1d(y, w[0], axis=0, mode=mode, output=y)
@@ -154,6 +156,8 @@ class Blur:
         widened on the far side to a fast FFT length (any extra width is still exact)."""
         if self.boundary == "periodic":
             return ((0, 0), (0, 0))
+        import scipy.fft as sfft
+
         out = []
         for n, k in zip(shape[:2], self.kernel.array.shape, strict=True):
             r = k // 2
@@ -171,6 +175,8 @@ class Blur:
             big[:kh, :kw] = h
             # centre the kernel on pixel (0, 0): circular convolution theorem
             big = np.roll(big, (-(kh // 2), -(kw // 2)), axis=(0, 1))
+            import scipy.fft as sfft
+
             spec = sfft.rfft2(big)
             if len(self._spectra) > 8:
                 self._spectra.clear()
@@ -189,6 +195,8 @@ class Blur:
             spec = spec.conj()
         if x.ndim == 3:
             spec = spec[:, :, None]
+        import scipy.fft as sfft
+
         X = sfft.rfft2(x, axes=(0, 1))
         X *= spec
         y = sfft.irfft2(X, s=shape, axes=(0, 1))

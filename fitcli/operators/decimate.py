@@ -14,7 +14,6 @@ The matrices grow as n²/f, so this path is for images up to :data:`MAX_SIDE`.
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
 from .. import engine as fe
 from ..engine import Tensor
@@ -27,6 +26,8 @@ MAX_SIDE = 2048
 def axis_matrix(w: np.ndarray, n: int, factor: int, boundary: str, sampling: str) -> np.ndarray:
     """The (⌈n/f⌉ or n/f) × n matrix of 1-D convolution with ``w`` then subsampling."""
     mode = {"periodic": "wrap", "symmetric": "reflect"}[boundary]
+    from scipy import ndimage  # here, not at import (see blur._correlate)
+
     # column j = response to the unit vector e_j (convolution = correlation with w reversed)
     b = ndimage.correlate1d(np.eye(n), w[::-1], axis=0, mode=mode)
     if sampling == "area":
