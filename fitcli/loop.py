@@ -118,7 +118,7 @@ class Outcome:
 
 
 @contextlib.contextmanager
-def _signals(enabled: bool):
+def signals(enabled: bool):
     """SIGINT/SIGTERM set a flag (the loop finishes its step, checkpoints, stops);
     a second signal interrupts at once — except once ``flag["finishing"]`` is set: the
     final checkpoint and summary are then always written (signals only noted)."""
@@ -207,7 +207,7 @@ def run(problem: Problem, run_dir: Path | None, *, callback=None, resume: Path |
     with contextlib.ExitStack() as stack:
         if run_dir is not None:   # one run at a time writes a folder
             stack.enter_context(claim(run_dir))
-        flag = stack.enter_context(_signals(handle_signals))
+        flag = stack.enter_context(signals(handle_signals))
         loop = _Loop(problem, run_dir, callback, resume)
         status, reason, info = loop.iterate(flag, on_step)
         flag["finishing"] = True   # a signal now must not lose the finished fit

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import signal
-import threading
 from pathlib import Path
 
 from ..errors import ConfigError, FitcliError
@@ -48,25 +46,12 @@ def _lock(folder: Path):
         f.close()
 
 
-@contextlib.contextmanager
 def _signals():
-    """The first SIGINT/SIGTERM sets a flag (stop scheduling); a second interrupts."""
-    flag = {"signal": None}
-    if threading.current_thread() is not threading.main_thread():
-        yield flag
-        return
+    """The first SIGINT/SIGTERM sets a flag (stop scheduling); a second interrupts: the
+    loop's handlers (:func:`fitcli.loop.signals`)."""
+    from ..loop import signals
 
-    def handler(signum, frame):
-        if flag["signal"] is not None:
-            raise KeyboardInterrupt
-        flag["signal"] = signal.Signals(signum).name
-
-    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield flag
-    finally:
-        for s, h in old.items():
-            signal.signal(s, h)
+    return signals(True)
 
 
 def _record(folder: Path, cfg, space: Space, metric, mode) -> None:
