@@ -87,6 +87,11 @@ def build(cfg: C.Config, data: Dataset | None = None) -> Problem:
                                                ctx))
     if data is None:
         data = cfg.model_cls.load_data(ctx, **cfg.data)
+        if data.X_train is not None and not cfg.data.get("samples"):
+            # a file's row count is known only now: check again before the model allocates
+            n = data.n_train + (0 if data.X_val is None else len(data.X_val))
+            check_memory(cfg.model_cls.memory_estimate(cfg.model, {**cfg.data, "samples": n},
+                                                       ctx))
     model = cfg.model_cls(data, **cfg.model)
     loss = cfg.loss_cls(**cfg.loss)
     if hasattr(loss, "check_task"):

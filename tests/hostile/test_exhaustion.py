@@ -129,3 +129,14 @@ def test_a_broken_png_is_one_short_line(tiny, content):
                  optimizer={"type": "lbfgs"})
     line = one_line_error(cli("validate", tiny), "bad.png")
     assert "pip install" not in line and len(line) < 300
+
+
+def test_a_huge_mlp_on_a_csv_is_refused_once_the_rows_are_known(tmp_path):
+    """The rows of a file are unknown before it is read: the check runs again after."""
+    rows = "\n".join(f"{i},{i % 3},{i % 2}" for i in range(400))
+    (tmp_path / "d.csv").write_text("a,b,target\n" + rows + "\n")
+    raw = {"data": {"dataset": str(tmp_path / "d.csv")},
+           "model": {"type": "mlp", "hidden": [2 * 10 ** 7]},   # weights fit, activations not
+           "optimizer": {"type": "lbfgs", "iterations": 1}}
+    with pytest.raises(ConfigError, match="would need"):
+        api.build(api.load(raw))
