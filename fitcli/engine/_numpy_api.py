@@ -62,9 +62,16 @@ def dispatch(func, args, kwargs):
     return engine_fn(*args, **kwargs)
 
 
+_RESOLVED: dict = {}   # ufunc -> engine function: ``A @ x`` in a hot loop resolves once
+
+
 def dispatch_ufunc(ufunc, method, inputs, kwargs):
     """``np.sin(t)``, ``arr + t`` (numpy's operator on an ndarray and a Tensor), ...:
     the engine function of the ufunc's name; comparisons and rounding on the values."""
+    if method == "__call__" and not kwargs:
+        fn = _RESOLVED.get(ufunc)
+        if fn is not None:
+            return fn(*inputs)
     import fitcli.engine as fe
 
     name = _UFUNC_ALIASES.get(ufunc.__name__, ufunc.__name__)
@@ -81,4 +88,6 @@ def dispatch_ufunc(ufunc, method, inputs, kwargs):
     if engine_fn is None:
         raise EngineError(f"numpy.{ufunc.__name__} has no engine version for a Tensor: use "
                           f"the fitcli.engine functions, or t.numpy() for a constant copy")
+    if not kwargs:
+        _RESOLVED[ufunc] = engine_fn
     return engine_fn(*inputs)
