@@ -1,7 +1,7 @@
 """YAML config → validated, resolved settings.
 
-Reading: a safe loader that rejects duplicate keys. Overrides: ``--set a.b=v``
-(values parsed as YAML). Validation, before any compute: every key of every
+Reading (``configfile.py``): a safe loader that rejects duplicate keys. Overrides:
+``--set a.b=v`` (values parsed as YAML). Validation, before any compute: every key of every
 section is checked against the schema of the component it configures — a
 component's keyword-only constructor arguments ARE its YAML options, coerced
 to their annotations (``1e-3`` becomes a float where a float is expected), so
@@ -9,24 +9,39 @@ components receive typed values and only check ranges. Errors name the dotted
 field path, what was expected and what was found, and suggest the closest valid
 name for an unknown key or component. A component raises
 :class:`~fitcli.errors.OptionError` naming its bare option; :func:`construct`
-re-raises it on the component's section (``step`` → ``optimizer.step``).
+re-raises it on the component's section (``step`` → ``optimizer.step``); the option
+machinery is ``options.py``, re-exported here.
 """
 
 from __future__ import annotations
 
-import copy
-import inspect
-import math
 import re
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Literal
 
 import yaml
 
-from .errors import ConfigError, InputError, OptionError, did_you_mean
+from .configfile import MAX_CONFIG_BYTES, apply_overrides, parse_yaml, read_config, read_text_file
+from .errors import ConfigError, did_you_mean
+from .options import (
+    NUMBER_PATTERN,
+    Option,
+    _check_optimizer,
+    check_keys,
+    coerce,
+    construct,
+    describe_type,
+    options_of,
+    resolve_options,
+)
+
+__all__ = [  # the reading and option machinery is re-exported: ``C.read_config``, ``C.coerce``
+    "EARLY_STOPPING_KEYS", "HIGHER_IS_BETTER", "MAX_CONFIG_BYTES", "NUMBER_PATTERN",
+    "OUTPUT_KEYS", "STOP_KEYS", "TOP_KEYS", "Config", "Option", "apply_overrides",
+    "check_keys", "coerce", "construct", "describe_type", "dump", "load", "model_owned",
+    "options_of", "own_registry", "parse_yaml", "read_config", "read_text_file",
+    "registries", "resolve", "resolve_options"]
 
 TOP_KEYS = ("name", "seed", "dtype", "data", "model", "loss", "regularization", "optimizer",
             "output", "sweep")
@@ -36,332 +51,6 @@ OUTPUT_KEYS = {"dir": None, "every": 10, "checkpoint_every": 50, "plot": True,
 EARLY_STOPPING_KEYS = {"metric": "val_loss", "patience": 20, "min_delta": 0.0, "mode": None}
 # metrics where larger is better: the default mode of early stopping on them is max
 HIGHER_IS_BETTER = ("accuracy", "r2", "legal", "psnr", "ssim")
-SKIP_ARGS = {"self", "data", "x", "rng", "n_samples", "ctx"}
-NUMBER_PATTERN = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(inf|nan)$"
-_NUMBER = re.compile(NUMBER_PATTERN, re.I)
-_INTEGER = re.compile(r"^[+-]?\d+$")
-
-
-# -- reading ----------------------------------------------------------------------------
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses a mapping with the same key twice (PyYAML keeps the last)."""
-
-    def construct_mapping(self, node, deep=False):
-        seen = {}
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r} (first on line {seen[key] + 1})",
-                    key_node.start_mark)
-            seen[key] = key_node.start_mark.line
-        return super().construct_mapping(node, deep=deep)
-
-
-# A config is a few kilobytes; these bound what a hostile or broken one can cost.
-MAX_CONFIG_BYTES = 1 << 20
-MAX_VALUES = 100_000        # values after alias expansion ("billion laughs")
-MAX_DEPTH = 64              # nesting levels
-
-
-def _children(node) -> list:
-    if isinstance(node, yaml.MappingNode):
-        return [n for pair in node.value for n in pair]
-    return list(node.value) if isinstance(node, yaml.SequenceNode) else []
-
-
-def _check_expansion(root, source: str) -> None:
-    """Count the values the node graph expands to (aliases share nodes) and its depth,
-    without expanding it (iterative, memoized): refuse bombs, cycles and deep nesting."""
-    size: dict[int, tuple[int, int]] = {}
-    visiting: set[int] = set()
-    stack = [(root, False)]
-    while stack:
-        node, done = stack.pop()
-        key = id(node)
-        if done:
-            kids = [size[id(k)] for k in _children(node)]
-            total = 1 + sum(n for n, _ in kids)
-            depth = 1 + max((d for _, d in kids), default=0)
-            visiting.discard(key)
-            size[key] = (total, depth)
-            if total > MAX_VALUES:
-                raise InputError(f"{source}: YAML aliases expand to more than {MAX_VALUES} "
-                                 "values (a config is a few kilobytes)")
-            if depth > MAX_DEPTH:
-                raise InputError(f"{source}: nested deeper than {MAX_DEPTH} levels")
-        elif key in visiting:
-            raise InputError(f"{source}: a YAML alias refers to itself (recursive value)")
-        elif key not in size:
-            visiting.add(key)
-            stack.append((node, True))
-            stack.extend((k, False) for k in _children(node) if id(k) not in size)
-
-
-def parse_yaml(text: str, source: str = "<config>"):
-    """Parse YAML text safely; a syntax error or duplicate key becomes one InputError line,
-    and so do alias bombs, recursive aliases and deep nesting (checked on the node graph
-    before anything is constructed)."""
-    if len(text) > MAX_CONFIG_BYTES:
-        raise InputError(f"{source}: {len(text)} characters; a config is at most "
-                         f"{MAX_CONFIG_BYTES} (is this a config?)")
-    try:
-        loader = _UniqueKeyLoader(text)
-        try:
-            node = loader.get_single_node()
-            if node is None:
-                return None
-            _check_expansion(node, source)
-            return loader.construct_document(node)
-        finally:
-            loader.dispose()
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark is not None else source
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise InputError(f"{where}: invalid YAML: {problem[:200]}") from None
-    except RecursionError:    # the composer recurses per level, before our depth check
-        raise InputError(f"{source}: nested deeper than {MAX_DEPTH} levels") from None
-
-
-def read_text_file(path: Path, what: str, limit: int = MAX_CONFIG_BYTES) -> str:
-    """A small UTF-8 text file (a config): a regular file (not /dev/zero, a FIFO), at most
-    ``limit`` bytes, UTF-8 (a BOM is skipped) — else one InputError line."""
-    p = Path(path)
-    try:
-        if not p.exists():
-            raise InputError(f"{p}: {what} not found")
-        if not p.is_file():
-            raise InputError(f"{p}: expected a regular file for the {what} (a device, "
-                             "folder or pipe is not one)")
-        with p.open("rb") as f:
-            data = f.read(limit + 1)
-    except OSError as exc:
-        raise InputError(f"{p}: cannot read the {what} ({exc.strerror})") from None
-    if len(data) > limit:
-        raise InputError(f"{p}: larger than {limit} bytes; expected a {what}")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        utf16 = data[:2] in (b"\xff\xfe", b"\xfe\xff")
-        hint = " (it looks like UTF-16: save it as UTF-8)" if utf16 else ""
-        raise InputError(f"{p}: the {what} is not UTF-8 text (byte 0x{data[exc.start]:02x} "
-                         f"at offset {exc.start}){hint}") from None
-
-
-def read_config(path: str | Path) -> dict:
-    """Read a config file into a dict (safe loader, duplicate keys rejected)."""
-    p = Path(path)
-    raw = parse_yaml(read_text_file(p, "config file"), str(p))
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise InputError(f"{p}: expected a YAML mapping at the top level, got {type(raw).__name__}")
-    return raw
-
-
-def apply_overrides(raw: dict, sets: list[str] | dict | None) -> dict:
-    """A copy of ``raw`` with ``KEY.PATH=VALUE`` overrides applied (values parsed as YAML)."""
-    out = copy.deepcopy(raw)
-    items = sets.items() if isinstance(sets, dict) else [_split_set(s) for s in sets or []]
-    for key, value in items:
-        parts = str(key).split(".")
-        node = out
-        for i, part in enumerate(parts[:-1]):
-            nxt = _child(node, part, ".".join(parts[:i + 1]), create=True)
-            node = nxt
-        _assign(node, parts[-1], value, str(key))
-    return out
-
-
-def _split_set(s: str):
-    if "=" not in s:
-        raise ConfigError("--set", "KEY.PATH=VALUE", s)
-    key, text = s.split("=", 1)
-    return key.strip(), parse_yaml(text, f"--set {key.strip()}")
-
-
-def _child(node, part, path, create):
-    if isinstance(node, list):
-        if not part.isdigit() or int(part) >= len(node):
-            raise ConfigError(path, f"an index below {len(node)}", part)
-        return node[int(part)]
-    if not isinstance(node, dict):
-        raise ConfigError(path, "a mapping to set a key in", node)
-    if part not in node or node[part] is None:
-        node[part] = {}
-    return node[part]
-
-
-def _assign(node, part, value, path):
-    if isinstance(node, list):
-        if not part.isdigit() or int(part) >= len(node):
-            raise ConfigError(path, f"an index below {len(node)}", part)
-        node[int(part)] = value
-    elif isinstance(node, dict):
-        node[part] = value
-    else:
-        raise ConfigError(path, "a mapping to set a key in", node)
-
-
-# -- options from signatures ---------------------------------------------------------
-@dataclass(frozen=True)
-class Option:
-    name: str
-    annotation: Any
-    default: Any
-    required: bool
-
-
-def options_of(fn) -> dict[str, Option]:
-    """The YAML options of a component: its keyword-only arguments (minus context args)."""
-    target = fn.__init__ if inspect.isclass(fn) else fn
-    try:
-        hints = typing.get_type_hints(target)
-    except Exception:  # unresolvable annotation: fall back to the defaults' types
-        hints = {}
-    opts = {}
-    for p in inspect.signature(target).parameters.values():
-        if p.kind is not p.KEYWORD_ONLY or p.name in SKIP_ARGS:
-            continue
-        required = p.default is p.empty
-        ann = hints.get(p.name)
-        if ann is None and not required and p.default is not None:
-            ann = type(p.default)
-        opts[p.name] = Option(p.name, ann, None if required else p.default, required)
-    return opts
-
-
-def describe_type(ann) -> str:
-    """'a number', 'a list of integers', 'one of a, b' ... for error messages."""
-    origin = get_origin(ann)
-    if ann is None or ann is Any:
-        return "any value"
-    if origin is Literal:
-        return "one of " + ", ".join(map(str, get_args(ann)))
-    if origin in (Union, types.UnionType):
-        return " or ".join(describe_type(a) for a in get_args(ann) if a is not type(None))
-    if origin in (list, tuple) or ann in (list, tuple):
-        args = get_args(ann)
-        inner = describe_type(args[0]) if args else "values"
-        return "a list of " + (inner.split(" ", 1)[1] + "s" if inner.startswith("a") else inner)
-    return {bool: "true or false", int: "an integer", float: "a number", str: "a string",
-            dict: "a mapping", Path: "a file path"}.get(ann, f"a {getattr(ann, '__name__', ann)}")
-
-
-def coerce(value, ann, path: str):
-    """``value`` converted to annotation ``ann`` or a ConfigError naming ``path``."""
-    origin = get_origin(ann)
-    if ann is None or ann is Any:
-        return value
-    if origin in (Union, types.UnionType):
-        members = get_args(ann)
-        if value is None and type(None) in members:
-            return None
-        for member in sorted((m for m in members if m is not type(None)),
-                             key=lambda m: m is str):  # numbers before strings: "1e-3"
-            try:
-                return coerce(value, member, path)
-            except ConfigError:
-                continue
-        raise ConfigError(path, describe_type(ann), value)
-    if origin is Literal:
-        choices = get_args(ann)
-        if value in choices:
-            return value
-        raise ConfigError(path, describe_type(ann), value, did_you_mean(value, choices))
-    if origin in (list, tuple) or ann in (list, tuple):
-        args = get_args(ann)
-        if not isinstance(value, (list, tuple)):
-            value = [value]  # a scalar where a list is expected: a one-element list
-        return [coerce(v, args[0] if args else None, f"{path}[{i}]") for i, v in enumerate(value)]
-    if ann is bool:
-        if isinstance(value, bool):
-            return value
-    elif ann is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, str) and _INTEGER.match(value.strip()):
-            return int(value)  # a number written as a string, like floats below
-        if isinstance(value, str) and _NUMBER.match(value.strip()):
-            f = float(value)   # PyYAML reads 1e6 as a string; an integer written so is one
-            if f.is_integer():
-                return int(f)
-    elif ann is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return _finite(float(value), path, value)
-        if isinstance(value, str) and _NUMBER.match(value.strip()):
-            return _finite(float(value), path, value)  # PyYAML reads 1e-3 as a string
-    elif ann in (str, Path):
-        if isinstance(value, str):
-            return value
-    elif ann is dict or origin is dict:
-        if isinstance(value, dict):
-            return value
-    elif isinstance(value, ann):
-        return value
-    raise ConfigError(path, describe_type(ann), value)
-
-
-def _finite(f: float, path: str, value) -> float:
-    """No NaN or infinity in a float option: a NaN start, noise or coefficient only shows up
-    later as a 'diverged' fit (exit 1) instead of a bad config (exit 2). The one exception,
-    in resolve_options: an option whose default is infinite (a box bound) accepts it."""
-    if not math.isfinite(f):
-        raise ConfigError(path, "a finite number", value)
-    return f
-
-
-def check_keys(section: dict, allowed, path: str) -> None:
-    """Unknown keys → error with the closest valid name."""
-    for key in section:
-        if key not in allowed:
-            full = f"{path}.{key}" if path else str(key)
-            hint = did_you_mean(key, allowed) or "valid keys: " + ", ".join(allowed)
-            raise ConfigError(full, "a known key", None, hint) from None
-
-
-def _infinite(value, default) -> float | None:
-    """``value`` as ±inf when it is one and the option's default is infinite, else None."""
-    if isinstance(default, float) and math.isinf(default) and not isinstance(value, bool) \
-            and isinstance(value, (int, float, str)) and _NUMBER.match(str(value).strip()):
-        f = float(value)
-        return f if math.isinf(f) else None
-    return None
-
-
-def resolve_options(section: dict, fn, path: str, extra=()) -> dict:
-    """Check ``section`` against ``fn``'s options; coerce; fill defaults; required present."""
-    opts = options_of(fn)
-    check_keys(section, list(opts) + list(extra), path)
-    out = {}
-    for name, opt in opts.items():
-        if name in section:
-            out[name] = _infinite(section[name], opt.default) \
-                or coerce(section[name], opt.annotation, f"{path}.{name}")
-        elif opt.required:
-            raise ConfigError(f"{path}.{name}", describe_type(opt.annotation) + " (required)")
-        else:  # tuples in signatures (immutable defaults) become YAML lists
-            out[name] = list(opt.default) if isinstance(opt.default, tuple) else opt.default
-    return out
-
-
-def construct(cls, section: str, *args, **options):
-    """``cls(*args, **options)``; an OptionError comes back on the path ``<section>.<option>``."""
-    try:
-        return cls(*args, **options)
-    except OptionError as exc:
-        raise exc.at(section) from None
-
-
-def _check_optimizer(cls, options: dict) -> None:
-    """Build the optimizer once on a one-element vector, so that its range checks run
-    before any data is loaded and their errors name ``optimizer.<option>``."""
-    import numpy as np
-
-    construct(cls, "optimizer", np.zeros(1), **options)
 
 
 def _component(value, registry: dict, path: str, default: str | None = None,
