@@ -100,10 +100,10 @@ def solve(
         "regularization.0.weight=1e-4,1e-3,1e-2; a table and figure, the best marked.")]
     = None,
 ) -> None:
-    """Image recovery: train plus the observation (--input), the result image (--output),
-    the final comparison against the baseline.
+    """Image recovery (superres, registration): train with --input and --output.
 
-    Exit codes as train.
+    train plus the observation replaced by --input, the result image written to --output
+    and the final comparison against the baseline. Exit codes as train.
     """
     from ..api import with_input
     from ..runfolder import check_writable

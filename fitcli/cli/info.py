@@ -17,8 +17,10 @@ def validate(
     config: Annotated[Path, typer.Argument(help="The YAML config.")],
     set_: SetOpt = None, seed: SeedOpt = None,
 ) -> None:
-    """Parse and check a config without fitting; print the resolved config. Exit 0 valid,
-    2 invalid."""
+    """Check a config without fitting; print the resolved config.
+
+    Exit 0 valid, 2 invalid.
+    """
     from .. import config as C
     from ..problem import build
 

@@ -41,9 +41,12 @@ def predict(
         "registration: RUN_DIR/warped-<data name>.png).")] = None,
     best: BestOpt = False,
 ) -> None:
-    """Apply a fitted run to new data with the run's own preprocessing: class labels and
-    probabilities, regression values in the target's units, next-step forecasts, or (a
-    registration run) another image warped with the fitted displacement. Exit 0, or 2."""
+    """Apply a fitted run to new data with the run's own preprocessing.
+
+    Class labels and probabilities, regression values in the target's units, next-step
+    forecasts, or (a registration run) another image warped with the fitted displacement.
+    Exit 0, or 2.
+    """
     from ..api import load_fitted
     from ..inference import predict as apply
     from ..inference import write
@@ -71,8 +74,11 @@ def evaluate(
         "(default: RUN_DIR/evaluation-<data name>/).")] = None,
     best: BestOpt = False,
 ) -> None:
-    """A fitted run's metrics on a labelled file: loss, accuracy or R², per-class precision
-    and recall and the confusion matrix (classification); evaluation.json. Exit 0, or 2."""
+    """A fitted run's metrics on a labelled file.
+
+    Loss, accuracy or R², per-class precision and recall and the confusion matrix
+    (classification); evaluation.json and confusion.png. Exit 0, or 2.
+    """
     from ..api import load_fitted
     from ..evaluation import evaluate as measure
     from ..evaluation import write_evaluation

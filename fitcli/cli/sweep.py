@@ -98,9 +98,11 @@ def sweep(
     = None,
     seed: SeedOpt = None, quiet: QuietOpt = False,
 ) -> None:
-    """Many fits of one config: a grid, zipped lists, seeds, sampled ranges; sequential,
-    a process pool or Dask. Each trial is a run folder SWEEP/trial-NNNN/; sweep.csv,
-    sweep.png and best.json mark the best. Rerunning the command resumes.
+    """Many fits of one config, sequential, on a process pool or on Dask; resumable.
+
+    A grid, zipped lists, seeds, sampled ranges. Each trial is a run folder
+    SWEEP/trial-NNNN/; sweep.csv, sweep.png and best.json mark the best. Rerunning the
+    command resumes.
 
     Exit 0 done, 1 no trial finished, 2 bad config or options, 130 interrupted (running
     trials checkpoint; rerun to resume).
