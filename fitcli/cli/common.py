@@ -78,6 +78,8 @@ def cell(v) -> str:
 def _fmt_row(p) -> str:
     r = p.row
     extra = f"  {p.main} {r[p.main]:.4f}" if p.main in r and p.main != "loss" else ""
+    if r.get("full_eval") == 0:    # minibatch rows: the mean loss of the steps since the last
+        extra += "  (minibatch mean)"
     stage = f"  [{p.stage}]" if p.stage else ""
     return (f"iter {p.iteration:>6}/{p.total}  loss {r['loss']:.6g}  |g| {r['grad_norm']:.3e}"
             f"  step {r['step']:.3g}{extra}  {r['seconds']:.1f}s{stage}")
